@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build and run lowbit, then builds the native addon.
+# Idempotent and quiet when everything is there. LIBTORCH_DIR=<libtorch dir> skips Debian's libtorch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+if [ -z "${LIBTORCH_DIR:-}" ]; then
+  have_pkg libtorch-dev || need+=(libtorch-dev)
+fi
+# Debian's libtorch calls the generic libblas.so.3: without OpenBLAS a float32 matmul runs ~30x slower.
+have_pkg libopenblas0-openmp || need+=(libopenblas0-openmp)
+have_pkg dataset-fashion-mnist || need+=(dataset-fashion-mnist)
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# OpenBLAS must own the libblas.so.3 alternative (installing it normally takes it over).
+if command -v update-alternatives >/dev/null; then
+  current=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
+  case "$current" in
+    *openblas*|"") ;;
+    *)
+      alt=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu 2>/dev/null | grep openblas | head -1)
+      if [ -n "$alt" ]; then
+        echo "setup: switching libblas.so.3 from $current to $alt"
+        ${SUDO:-} update-alternatives --set libblas.so.3-x86_64-linux-gnu "$alt" >/dev/null
+      fi
+      ;;
+  esac
+fi
+
+if [ ! -d node_modules ] || [ ! -f native/build/Release/lowbit_native.node ]; then
+  echo "setup: installing npm packages and building the native addon"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
