@@ -174,14 +174,24 @@ at::MemoryFormat memoryFormat(const Napi::CallbackInfo& info, size_t i) {
 }
 
 // Generators: the default CPU generator (seeded by manualSeed) or an explicit one made by generatorNew.
+// The tag comes first, as in Handle, so that a Tensor passed where a Generator belongs (or the other way
+// round) is refused instead of being read as the wrong struct.
+constexpr uint32_t kGenTag = 0x6c6f7767;  // "lowg"
 struct GenHandle {
+  uint32_t tag = kGenTag;
   at::Generator gen;
 };
 
+GenHandle* genAt(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsExternal()) fail(info.Env(), "argument " + std::to_string(i) + ": expected a Generator");
+  auto* g = info[i].As<Napi::External<GenHandle>>().Data();
+  if (g == nullptr || g->tag != kGenTag) fail(info.Env(), "argument " + std::to_string(i) + ": expected a Generator");
+  return g;
+}
+
 c10::optional<at::Generator> G(const Napi::CallbackInfo& info, size_t i) {
   if (isNone(info, i)) return c10::nullopt;
-  if (!info[i].IsExternal()) fail(info.Env(), "argument " + std::to_string(i) + ": expected a Generator");
-  return info[i].As<Napi::External<GenHandle>>().Data()->gen;
+  return genAt(info, i)->gen;
 }
 
 Napi::Value pair(Napi::Env env, std::tuple<at::Tensor, at::Tensor> r) {
@@ -312,12 +322,12 @@ FN(fullLike) { RET(at::full_like(T(info, 0), scalarOf(info, 1))); }
 
 FN(generatorNew) {
   ENV;
-  auto* g = new GenHandle{at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(I(info, 0)))};
+  auto* g = new GenHandle{kGenTag, at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(I(info, 0)))};
   return Napi::External<GenHandle>::New(env, g, [](Napi::Env, GenHandle* g) { delete g; });
 }
 FN(generatorState) {
   ENV;
-  auto* g = info[0].As<Napi::External<GenHandle>>().Data();
+  auto* g = genAt(info, 0);
   at::Tensor s;
   {
     std::lock_guard<std::mutex> lock(g->gen.mutex());
@@ -327,7 +337,7 @@ FN(generatorState) {
 }
 FN(generatorSetState) {
   ENV;
-  auto* g = info[0].As<Napi::External<GenHandle>>().Data();
+  auto* g = genAt(info, 0);
   std::lock_guard<std::mutex> lock(g->gen.mutex());
   g->gen.set_state(T(info, 1));
   return env.Undefined();

@@ -108,7 +108,8 @@ export function fromArray(data: AnyTypedArray, shape?: readonly number[], opts?:
   if (count !== data.length) {
     throw new LowbitError(`fromArray: shape [${dims.join(', ')}] holds ${count} elements but the array has ${data.length}`);
   }
-  if (dtype === natural || (dtype === 'bool' && natural === 'uint8')) {
+  // bool goes through a conversion, not a byte copy: a copied byte 2 would be a bool that reads back as 2.
+  if (dtype === natural) {
     return finish(new Tensor(native.fromBuffer(data, dims, dtype)), opts);
   }
   const raw = new Tensor(native.fromBuffer(data, dims, natural));

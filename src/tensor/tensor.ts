@@ -555,6 +555,16 @@ export class Tensor implements Tracked {
     native.sqrt_(this.handle);
     return this;
   }
+  /** Fills with U(low, high) draws (default generator unless one is given). */
+  uniform_(low = 0, high = 1, generator?: { handle: unknown }): this {
+    native.uniform_(this.handle, low, high, generator?.handle);
+    return this;
+  }
+  /** Fills with N(mean, std^2) draws. */
+  normal_(mean = 0, std = 1, generator?: { handle: unknown }): this {
+    native.normal_(this.handle, mean, std, generator?.handle);
+    return this;
+  }
   clamp_(min?: number | null, max?: number | null): this {
     native.clamp_(this.handle, min ?? null, max ?? null);
     return this;

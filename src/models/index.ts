@@ -1,0 +1,7 @@
+export type { ModelConfig, BuildOptions } from './config.ts';
+export { mlp, MLP_WIDTHS } from './mlp.ts';
+export { lenet5, LENET5_WIDTHS } from './lenet5.ts';
+export { vggSmall, VGG_SMALL_WIDTHS } from './vgg-small.ts';
+export { ResNet, BasicBlock, cifarResNet, cifarResNetWidths, resnet18, RESNET18_WIDTHS } from './resnet.ts';
+export { complexity, type Complexity, type LayerComplexity } from './complexity.ts';
+export { createModel, MODEL_NAMES } from './registry.ts';

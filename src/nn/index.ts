@@ -1,0 +1,10 @@
+export { Module, addForwardHook, type ForwardHook, type StateDict, type LoadResult } from './module.ts';
+export * as init from './init.ts';
+export { Linear, type LinearOptions } from './layers/linear.ts';
+export { Conv2d, type Conv2dOptions } from './layers/conv2d.ts';
+export { BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.ts';
+export { ReLU, ReLU6, Hardtanh } from './layers/activation.ts';
+export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling.ts';
+export { Identity, Flatten, Dropout, Sequential } from './layers/misc.ts';
+export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type SafetensorsFile } from './safetensors.ts';
+export { saveStateDict, loadStateDictFile } from './state-dict-file.ts';

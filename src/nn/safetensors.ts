@@ -1,0 +1,131 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors), so PyTorch and other tools read
+ * what lowbit writes: an 8-byte little-endian header length, a JSON header mapping each name to
+ * {dtype, shape, data_offsets}, optional "__metadata__" (string values), then the raw little-endian data.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { LowbitError } from '../errors.ts';
+import { fromArray, type DType, type Tensor } from '../tensor/index.ts';
+import { writeFileAtomic } from '../util/atomic-write.ts';
+
+const TO_ST: Partial<Record<DType, string>> = {
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int64: 'I64',
+  int32: 'I32',
+  int16: 'I16',
+  int8: 'I8',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+const FROM_ST: Record<string, { dtype: DType; bytes: number }> = {
+  F32: { dtype: 'float32', bytes: 4 },
+  F64: { dtype: 'float64', bytes: 8 },
+  I64: { dtype: 'int64', bytes: 8 },
+  I32: { dtype: 'int32', bytes: 4 },
+  I16: { dtype: 'int16', bytes: 2 },
+  I8: { dtype: 'int8', bytes: 1 },
+  U8: { dtype: 'uint8', bytes: 1 },
+  BOOL: { dtype: 'bool', bytes: 1 },
+};
+
+export interface SafetensorsFile {
+  tensors: Map<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array[] {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const dt = TO_ST[t.dtype];
+    if (dt === undefined) throw new LowbitError(`safetensors: cannot store '${name}' of dtype ${t.dtype}`);
+    const bytes = t.toBytes();
+    header[name] = { dtype: dt, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  let json = JSON.stringify(header);
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(headerBytes.length));
+  return [len, headerBytes, ...chunks];
+}
+
+export function decodeSafetensors(buf: Uint8Array, source = 'buffer'): SafetensorsFile {
+  const fail = (why: string): never => {
+    throw new LowbitError(`${source}: not a valid safetensors file (${why}). Re-save it, or check the path.`);
+  };
+  if (buf.length < 8) fail(`only ${buf.length} bytes`);
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  const n = Number(view.readBigUInt64LE(0));
+  if (n <= 1 || 8 + n > buf.length) fail(`header length ${n} does not fit in ${buf.length} bytes`);
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(view.subarray(8, 8 + n).toString('utf8'));
+  } catch {
+    return fail('header is not JSON');
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = buf.length - dataStart;
+  const tensors = new Map<string, Tensor>();
+  const metadata = (header.__metadata__ as Record<string, string> | undefined) ?? {};
+  try {
+    for (const [name, entry] of Object.entries(header)) {
+      if (name === '__metadata__') continue;
+      const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      const info = FROM_ST[e?.dtype];
+      if (info === undefined) fail(`tensor '${name}' has unsupported dtype ${e?.dtype}`);
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has a bad shape`);
+      const [begin, end] = e.data_offsets ?? [];
+      const count = e.shape.reduce((a, b) => a * b, 1);
+      if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end <= dataLen && end - begin === count * info.bytes)) {
+        fail(`tensor '${name}' has data_offsets [${begin}, ${end}] inconsistent with shape [${e.shape}] and ${dataLen} data bytes`);
+      }
+      // Copy so the typed array is aligned for its element size.
+      const bytes = new Uint8Array(buf.subarray(dataStart + begin, dataStart + end));
+      const arr = typedView(bytes, info.dtype);
+      tensors.set(name, fromArray(arr, e.shape, { dtype: info.dtype }));
+    }
+  } catch (err) {
+    for (const t of tensors.values()) t.dispose();
+    throw err;
+  }
+  return { tensors, metadata };
+}
+
+function typedView(bytes: Uint8Array, dtype: DType) {
+  const b = bytes.buffer;
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(b);
+    case 'float64':
+      return new Float64Array(b);
+    case 'int64':
+      return new BigInt64Array(b);
+    case 'int32':
+      return new Int32Array(b);
+    case 'int16':
+      return new Int16Array(b);
+    case 'int8':
+      return new Int8Array(b);
+    default:
+      return new Uint8Array(b);
+  }
+}
+
+export function saveSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+export function loadSafetensors(path: string): SafetensorsFile {
+  if (!existsSync(path)) throw new LowbitError(`${path}: no such file. Check the --checkpoint path.`);
+  return decodeSafetensors(readFileSync(path), path);
+}
