@@ -11,6 +11,8 @@
 #include <torch/version.h>
 #include <napi.h>
 
+#include <cmath>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -207,9 +209,22 @@ Napi::Value list(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return a;
 }
 
+// A JS number that is an integer becomes an integral Scalar, so int tensors stay int under type
+// promotion (int64 * 3 is int64, as in PyTorch); any other number is a double.
 at::Scalar scalarOf(const Napi::CallbackInfo& info, size_t i) {
   if (info[i].IsBoolean()) return at::Scalar(info[i].As<Napi::Boolean>().Value());
-  return at::Scalar(D(info, i));
+  double v = D(info, i);
+  if (std::nearbyint(v) == v && std::fabs(v) <= 9007199254740992.0) return at::Scalar(static_cast<int64_t>(v));
+  return at::Scalar(v);
+}
+
+// add/sub's alpha: ATen refuses a floating alpha for integer tensors, and every JS number arrives as a
+// double, so an integral alpha goes in as an integer Scalar (int32.add(int32) must work).
+at::Scalar alphaOf(const Napi::CallbackInfo& info, size_t i) {
+  if (isNone(info, i)) return at::Scalar(int64_t{1});
+  double a = D(info, i);
+  if (std::nearbyint(a) == a && std::abs(a) <= 9007199254740992.0) return at::Scalar(static_cast<int64_t>(a));
+  return at::Scalar(a);
 }
 
 using Fn = Napi::Value (*)(const Napi::CallbackInfo&);
@@ -426,13 +441,13 @@ FN(unique) {
   }
 FN(add) {
   ENV;
-  at::Scalar alpha = isNone(info, 2) ? at::Scalar(1) : scalarOf(info, 2);
+  at::Scalar alpha = alphaOf(info, 2);
   if (info[1].IsNumber()) return wrap(env, at::add(T(info, 0), scalarOf(info, 1), alpha));
   return wrap(env, at::add(T(info, 0), T(info, 1), alpha));
 }
 FN(sub) {
   ENV;
-  at::Scalar alpha = isNone(info, 2) ? at::Scalar(1) : scalarOf(info, 2);
+  at::Scalar alpha = alphaOf(info, 2);
   if (info[1].IsNumber()) return wrap(env, at::sub(T(info, 0), scalarOf(info, 1), alpha));
   return wrap(env, at::sub(T(info, 0), T(info, 1), alpha));
 }
@@ -612,7 +627,7 @@ FN(oneHot) { RET(at::one_hot(T(info, 0), I(info, 1))); }
   }
 FN(add_) {
   at::Tensor x = T(info, 0);
-  at::Scalar alpha = isNone(info, 2) ? at::Scalar(1) : scalarOf(info, 2);
+  at::Scalar alpha = alphaOf(info, 2);
   if (info[1].IsNumber()) x.add_(scalarOf(info, 1), alpha);
   else x.add_(T(info, 1), alpha);
   return info[0];

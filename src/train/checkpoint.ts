@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { LowbitError } from '../errors.ts';
+import { loadSafetensors, saveSafetensors, type Module } from '../nn/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { createModel, type ModelConfig } from '../models/index.ts';
+
+/** Metadata key holding the model config, so a weights file alone rebuilds its model. */
+export const MODEL_CONFIG_KEY = 'lowbit.model';
+/** Metadata key holding the training state that is not tensors (epoch, optimizer groups, RNG...). */
+export const TRAINING_STATE_KEY = 'lowbit.training';
+
+/**
+ * Saves a model's weights as plain safetensors (PyTorch-compatible names) with its config in the
+ * metadata; extra tensors (an optimizer's state) go under their own prefixes.
+ */
+export function saveCheckpoint(
+  path: string,
+  model: Module,
+  modelConfig: ModelConfig | Record<string, unknown>,
+  extra: { tensors?: Map<string, Tensor>; metadata?: Record<string, string> } = {},
+): void {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of model.stateDict()) tensors.set(k, t);
+  for (const [k, t] of extra.tensors ?? []) {
+    if (tensors.has(k)) throw new LowbitError(`checkpoint key clash: '${k}'`);
+    tensors.set(k, t);
+  }
+  saveSafetensors(path, tensors, { [MODEL_CONFIG_KEY]: JSON.stringify(modelConfig), ...extra.metadata });
+}
+
+export interface LoadedCheckpoint {
+  model: Module;
+  modelConfig: ModelConfig;
+  metadata: Record<string, string>;
+  /** Tensors in the file that are not the model's (optimizer state); the caller disposes them. */
+  extraTensors: Map<string, Tensor>;
+}
+
+/** Reads the model config recorded in a checkpoint's metadata. */
+export function modelConfigOf(metadata: Record<string, string>, path: string): ModelConfig {
+  const raw = metadata[MODEL_CONFIG_KEY];
+  if (raw === undefined) {
+    throw new LowbitError(`${path} has no '${MODEL_CONFIG_KEY}' metadata: it was not written by lowbit. Rebuild the model in code and use loadStateDictFile().`);
+  }
+  return JSON.parse(raw) as ModelConfig;
+}
+
+/** Rebuilds the model a checkpoint describes and loads its weights. */
+export function loadCheckpoint(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new LowbitError(`checkpoint ${path} does not exist: check the --checkpoint path (a run writes RUN_DIR/model.safetensors)`);
+  const file = loadSafetensors(path);
+  const modelConfig = modelConfigOf(file.metadata, path);
+  const model = createModel(modelConfig);
+  const own = model.stateDict();
+  const weights = new Map<string, Tensor>();
+  const extraTensors = new Map<string, Tensor>();
+  for (const [k, t] of file.tensors) (own.has(k) ? weights : extraTensors).set(k, t);
+  try {
+    model.loadStateDict(weights);
+  } catch (err) {
+    throw new LowbitError(`${path}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    for (const t of weights.values()) t.dispose();
+  }
+  return { model, modelConfig, metadata: file.metadata, extraTensors };
+}
