@@ -1,0 +1,23 @@
+export { Dataset, type DatasetInit } from './dataset.ts';
+export {
+  loadDataset,
+  candidateDirs,
+  DATASET_CATALOG,
+  DATASET_NAMES,
+  DATA_ENV_VAR,
+  type DatasetName,
+  type Split,
+  type LoadDatasetOptions,
+} from './load-dataset.ts';
+export { readIdxImages, readIdxLabels, parseIdx, readMaybeGzipped, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxImages } from './idx.ts';
+export { readCifar10, CIFAR10_RECORD_BYTES } from './cifar10.ts';
+export { DataLoader, deriveSeed, type Batch, type DataLoaderOptions } from './data-loader.ts';
+export {
+  RandomCrop,
+  RandomHorizontalFlip,
+  Compose,
+  cropWithPadding,
+  flipWhere,
+  type BatchTransform,
+  type CropOffsets,
+} from './augment.ts';
