@@ -7,7 +7,7 @@
       "<!@(node libtorch-config.cjs include)"
     ],
     "libraries": ["<!@(node libtorch-config.cjs libs)"],
-    "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8", "<!@(node libtorch-config.cjs defines)"],
+    "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_EXPERIMENTAL", "<!@(node libtorch-config.cjs defines)"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
     "cflags_cc": ["-fexceptions", "-frtti", "-std=c++17", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]

@@ -3,8 +3,9 @@ import { helpText, parseCommandArgs, intOption, type Command } from './command.t
 import { trainCommand } from './commands/train.ts';
 import { evalCommand } from './commands/eval.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { ptqCommand } from './commands/ptq.ts';
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, doctorCommand];
+const COMMANDS: Command[] = [trainCommand, evalCommand, ptqCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -5,7 +5,7 @@
  * become index tensors or masks.
  */
 import { LowbitError } from '../errors.ts';
-import { arange, F, rand, randint, scope, where, type Generator, type Tensor } from '../tensor/index.ts';
+import { arange, F, rand, randint, scalar, scope, where, type Generator, type Tensor } from '../tensor/index.ts';
 
 /** One augmentation step: takes a batch, returns a new one of the same shape and dtype. */
 export interface BatchTransform {
@@ -28,7 +28,7 @@ export interface CropOffsets {
 /**
  * Pads every image by `padding` on each side with `fill`, then cuts out the H x W window starting at
  * (dy[b], dx[b]) of sample b. Built as one gather: for each sample the flat indices of its window in the
- * padded plane are rows[b, i] * Wp + cols[b, j], shared by all channels.
+ * padded plane, shared by all channels.
  */
 export function cropWithPadding(images: Tensor, padding: number, offsets: CropOffsets, fill = 0): Tensor {
   const [B, C, H, W] = checkBatch(images, 'cropWithPadding');
@@ -37,10 +37,11 @@ export function cropWithPadding(images: Tensor, padding: number, offsets: CropOf
     const Hp = H + 2 * padding;
     const Wp = W + 2 * padding;
     const padded = F.pad(images, [padding, padding, padding, padding], 'constant', fill).reshape([B, C, Hp * Wp]);
-    const rows = offsets.dy.reshape([B, 1]).add(arange(H).reshape([1, H])); // (B, H)
-    const cols = offsets.dx.reshape([B, 1]).add(arange(W).reshape([1, W])); // (B, W)
-    const flat = rows.mul(Wp).reshape([B, H, 1]).add(cols.reshape([B, 1, W])); // (B, H, W)
-    const index = flat.reshape([B, 1, H * W]).expand([B, C, H * W]);
+    // Flat index of pixel (i, j) of sample b's window: (dy[b] + i) * Wp + dx[b] + j = corner[b] + window[i, j].
+    // Integer tensors only (no JS-number operands), so the indices stay int64 whatever a number's type.
+    const corner = offsets.dy.mul(scalar(Wp, { dtype: 'int64' })).add(offsets.dx); // (B)
+    const window = arange(0, H * Wp, Wp).reshape([H, 1]).add(arange(W).reshape([1, W])); // (H, W)
+    const index = corner.reshape([B, 1, 1]).add(window.reshape([1, H, W])).reshape([B, 1, H * W]).expand([B, C, H * W]);
     return padded.gather(2, index).reshape([B, C, H, W]);
   });
 }

@@ -50,13 +50,14 @@ export function complexity(model: Module, inputShape: [number, number, number]):
       });
     }
   });
-  const wasTraining = model.training;
+  // Each module's own mode is restored: a model may be training with some BN layers frozen in eval.
+  const modes = model.modules().map((m) => [m, m.training] as const);
   try {
     model.eval();
     scope(() => noGrad(() => model.call(zeros([1, ...inputShape]))));
   } finally {
     remove();
-    model.train(wasTraining);
+    for (const [m, training] of modes) m.training = training;
   }
   return {
     layers,

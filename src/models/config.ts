@@ -1,3 +1,4 @@
+import { LowbitError } from '../errors.ts';
 import type { Generator } from '../tensor/index.ts';
 
 /** Plain, serializable description of a model: enough to rebuild it for a checkpoint. */
@@ -22,7 +23,7 @@ export interface BuildOptions {
 
 export function checkWidths(name: string, widths: number[], expected: number): number[] {
   if (widths.length !== expected || !widths.every((w) => Number.isInteger(w) && w > 0)) {
-    throw new Error(`${name}: widths must be ${expected} positive integers, got [${widths.join(', ')}]`);
+    throw new LowbitError(`${name}: widths must be ${expected} positive integers, got [${widths.join(', ')}]`);
   }
   return widths;
 }

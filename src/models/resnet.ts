@@ -1,4 +1,5 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential, init } from '../nn/index.ts';
+import { LowbitError } from '../errors.ts';
 import type { Generator, Tensor } from '../tensor/index.ts';
 import { checkWidths, type BuildOptions, type ModelConfig } from './config.ts';
 
@@ -93,7 +94,7 @@ export function cifarResNetWidths(depth: number): number[] {
 
 /** ResNet-20/32/56 of He et al. (2016) for 32x32 (or 28x28) inputs: depth = 6n + 2. */
 export function cifarResNet(depth: number, cfg: ModelConfig, opts: BuildOptions = {}): ResNet {
-  if (!((depth - 2) % 6 === 0 && depth >= 8)) throw new Error(`CIFAR ResNet depth must be 6n+2 (20, 32, 56), got ${depth}`);
+  if (!((depth - 2) % 6 === 0 && depth >= 8)) throw new LowbitError(`CIFAR ResNet depth must be 6n+2 (20, 32, 56), got ${depth}`);
   const n = (depth - 2) / 6;
   const widths = checkWidths(`resnet${depth}`, cfg.widths ?? cifarResNetWidths(depth), 1 + 6 * n);
   return new ResNet(cfg.inChannels, cfg.numClasses, [n, n, n], widths, [1, 2, 2], opts.generator);

@@ -163,11 +163,17 @@ export abstract class Module {
   }
 
   // ------------------------------------------------------------------------------------- state dict
-  /** Parameters and buffers by dotted name (references, not copies). */
+  /**
+   * Parameters and buffers by dotted name (references, not copies), in PyTorch's state_dict order:
+   * module by module, each one's parameters then its buffers.
+   */
   stateDict(): StateDict {
     const sd: StateDict = new Map();
-    for (const [n, t] of this.namedParameters()) sd.set(n, t);
-    for (const [n, t] of this.namedBuffers()) sd.set(n, t);
+    for (const [name, m] of this.namedModules()) {
+      for (const own of [m.params, m.bufs]) {
+        for (const [k, t] of own) if (t !== null) sd.set(name ? `${name}.${k}` : k, t);
+      }
+    }
     return sd;
   }
 

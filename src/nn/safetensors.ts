@@ -75,24 +75,40 @@ export function decodeSafetensors(buf: Uint8Array, source = 'buffer'): Safetenso
   if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + n;
   const dataLen = buf.length - dataStart;
-  const tensors = new Map<string, Tensor>();
   const metadata = (header.__metadata__ as Record<string, string> | undefined) ?? {};
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
+    fail('__metadata__ is not an object of strings');
+  }
+  const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const info = FROM_ST[e?.dtype];
+    if (info === undefined) fail(`tensor '${name}' has unsupported dtype ${e?.dtype}`);
+    if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has a bad shape`);
+    const offsets = e.data_offsets;
+    if (!Array.isArray(offsets) || offsets.length !== 2) fail(`tensor '${name}' has no [begin, end] data_offsets`);
+    const [begin, end] = offsets;
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end <= dataLen && end - begin === count * info.bytes)) {
+      fail(`tensor '${name}' has data_offsets [${begin}, ${end}] inconsistent with shape [${e.shape}] and ${dataLen} data bytes`);
+    }
+    entries.push({ name, dtype: info.dtype, shape: e.shape, begin, end });
+  }
+  // As the reference reader: the tensors tile the data section exactly. A wrong header length or a
+  // damaged offset would otherwise shift every tensor's bytes silently.
+  let covered = 0;
+  for (const e of [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
+    if (e.begin !== covered) fail(`tensor '${e.name}' starts at byte ${e.begin} of the data, expected ${covered} (gap or overlap)`);
+    covered = e.end;
+  }
+  if (covered !== dataLen) fail(`the tensors cover ${covered} of ${dataLen} data bytes`);
+  const tensors = new Map<string, Tensor>();
   try {
-    for (const [name, entry] of Object.entries(header)) {
-      if (name === '__metadata__') continue;
-      const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-      const info = FROM_ST[e?.dtype];
-      if (info === undefined) fail(`tensor '${name}' has unsupported dtype ${e?.dtype}`);
-      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has a bad shape`);
-      const [begin, end] = e.data_offsets ?? [];
-      const count = e.shape.reduce((a, b) => a * b, 1);
-      if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && end <= dataLen && end - begin === count * info.bytes)) {
-        fail(`tensor '${name}' has data_offsets [${begin}, ${end}] inconsistent with shape [${e.shape}] and ${dataLen} data bytes`);
-      }
+    for (const e of entries) {
       // Copy so the typed array is aligned for its element size.
-      const bytes = new Uint8Array(buf.subarray(dataStart + begin, dataStart + end));
-      const arr = typedView(bytes, info.dtype);
-      tensors.set(name, fromArray(arr, e.shape, { dtype: info.dtype }));
+      const bytes = new Uint8Array(buf.subarray(dataStart + e.begin, dataStart + e.end));
+      tensors.set(e.name, fromArray(typedView(bytes, e.dtype), e.shape, { dtype: e.dtype }));
     }
   } catch (err) {
     for (const t of tensors.values()) t.dispose();

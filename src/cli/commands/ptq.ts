@@ -1,0 +1,126 @@
+import { join } from 'node:path';
+import { UsageError } from '../../errors.ts';
+import { DataLoader, loadDataset } from '../../data/index.ts';
+import { saveSafetensors } from '../../nn/index.ts';
+import { quantizeNetwork, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
+import { keep, manualSeed, type Tensor } from '../../tensor/index.ts';
+import { evaluate, loadCheckpoint, RunDir, saveCheckpoint } from '../../train/index.ts';
+import { intOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
+import { datasetName, DATA_OPTIONS } from '../data-setup.ts';
+import { info, output } from '../output.ts';
+import { Progress } from '../progress.ts';
+import { defaultRunDir } from './train.ts';
+
+/** A seeded random subset of the training images, normalized like training batches. */
+export function calibrationSet(o: ParsedOptions, count: number, seed: number): Tensor {
+  const train = loadDataset(datasetName(o), 'train');
+  if (count > train.length) throw new UsageError(`--calib ${count}: the training set has only ${train.length} images`);
+  const loader = new DataLoader(train, { batchSize: count, seed, shuffle: true });
+  for (const batch of loader) {
+    batch.labels.dispose();
+    return keep(batch.images);
+  }
+  throw new UsageError('the training set is empty');
+}
+
+export function formatLayerTable(reports: LayerReport[]): string {
+  const rows = reports.map((r) => `  ${r.name.padEnd(26)} ${r.kind.padEnd(6)} ${String(r.bits).padStart(4)}  ${`${r.shape[0]}x${r.shape[1]}`.padEnd(10)} ${(100 * r.relativeError).toFixed(2).padStart(8)}%  ${r.seconds.toFixed(2).padStart(6)} s`);
+  return [`  ${'layer'.padEnd(26)} ${'kind'.padEnd(6)} bits  ${'N1xN0'.padEnd(10)} rel. error    time`, ...rows].join('\n');
+}
+
+export interface PtqRunResult {
+  method: string;
+  wbits: number;
+  floatAccuracy: number;
+  quantizedAccuracy: number;
+  drop: number;
+  seconds: number;
+  layers: { name: string; kind: string; bits: number; shape: number[]; relativeError: number; seconds: number }[];
+}
+
+/** Quantizes a float checkpoint and evaluates it; writes the run directory. Shared by ptq and demo. */
+export function runPtq(args: { checkpoint: string; config: PtqConfig; calibration: Tensor; runDir: RunDir; datasetOptions: ParsedOptions; floatAccuracy?: number }): PtqRunResult {
+  const { checkpoint, config, calibration, runDir } = args;
+  const analog = loadCheckpoint(checkpoint);
+  const copy = loadCheckpoint(checkpoint);
+  const test = new DataLoader(loadDataset(datasetName(args.datasetOptions), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
+  const floatAccuracy = args.floatAccuracy ?? evaluate(analog.model, test).accuracy;
+  const t0 = performance.now();
+  const progress: { bar?: Progress } = {};
+  const reports = quantizeNetwork(analog.model, copy.model, calibration, config, (p) => {
+    progress.bar ??= new Progress({ label: `${config.method} W${config.bits}`, total: p.layers, unit: 'layers' });
+    if (p.done) progress.bar.tick(1, p.name);
+  });
+  progress.bar?.finish();
+  const seconds = (performance.now() - t0) / 1000;
+  const quantizedAccuracy = evaluate(copy.model, test).accuracy;
+  saveCheckpoint(runDir.file('model.safetensors'), copy.model, copy.modelConfig, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
+  const codes = new Map<string, Tensor>();
+  for (const r of reports) {
+    codes.set(`${r.name}.weight_codes`, r.codes);
+    codes.set(`${r.name}.weight_scale`, r.scales);
+  }
+  saveSafetensors(runDir.file('codes.safetensors'), codes, { 'lowbit.ptq': JSON.stringify(config) });
+  for (const t of codes.values()) t.dispose();
+  const result: PtqRunResult = {
+    method: config.method,
+    wbits: config.bits,
+    floatAccuracy,
+    quantizedAccuracy,
+    drop: floatAccuracy - quantizedAccuracy,
+    seconds,
+    layers: reports.map(({ name, kind, bits, shape, relativeError, seconds: s }) => ({ name, kind, bits, shape, relativeError, seconds: s })),
+  };
+  runDir.writeResult(result as unknown as Record<string, unknown>);
+  analog.model.dispose();
+  copy.model.dispose();
+  return result;
+}
+
+export const ptqCommand: Command = {
+  name: 'ptq',
+  summary: 'post-training quantization of a float checkpoint (GPFQ or round-to-nearest)',
+  usage: 'lowbit ptq --checkpoint PATH [--method gpfq|rtn] [--wbits N] [--calib N] [--solver fast|reference] [--out DIR]',
+  examples: [
+    'lowbit ptq --checkpoint runs/r20/model.safetensors --method gpfq --wbits 4 --calib 2048',
+    'lowbit ptq --checkpoint runs/mlp/model.safetensors --method rtn --wbits 3 --json',
+  ],
+  options: {
+    checkpoint: { type: 'string', short: 'c', metavar: 'PATH', description: 'float model.safetensors written by lowbit train' },
+    method: { type: 'string', default: 'gpfq', choices: ['gpfq', 'rtn'], description: 'quantization method' },
+    wbits: { type: 'string', default: '4', metavar: 'N', description: 'weight bits of the inner layers (2..8)' },
+    'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
+    calib: { type: 'string', default: '2048', metavar: 'N', description: 'calibration images from the training set' },
+    solver: { type: 'string', default: 'fast', choices: ['fast', 'reference'], description: 'GPFQ solver: Gram-matrix (fast) or the column loop' },
+    alphabet: { type: 'string', default: 'signed', choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
+    granularity: { type: 'string', default: 'layer', choices: ['layer', 'channel'], description: 'one step size per layer or per output channel' },
+    dataset: DATA_OPTIONS.dataset,
+    seed: DATA_OPTIONS.seed,
+    out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>)' },
+  },
+  run(o) {
+    const checkpoint = stringOption(o, 'checkpoint');
+    const seed = intOption(o, 'seed', 0);
+    manualSeed(seed);
+    const config: PtqConfig = {
+      method: o.method as PtqConfig['method'],
+      bits: intOption(o, 'wbits', 2),
+      firstLastBits: intOption(o, 'first-last-bits', 2),
+      solver: o.solver as PtqConfig['solver'],
+      convention: o.alphabet as PtqConfig['convention'],
+      granularity: o.granularity as PtqConfig['granularity'],
+    };
+    if (config.bits > 8) throw new UsageError(`--wbits ${config.bits}: choose 2..8`);
+    const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('ptq', String(o.method)));
+    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, calib: intOption(o, 'calib', 1), seed });
+    const calibration = calibrationSet(o, intOption(o, 'calib', 1), seed);
+    info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images -> ${runDir.path}`);
+    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o });
+    calibration.dispose();
+    const human = [
+      formatLayerTable(r.layers as LayerReport[]),
+      `${r.method} W${r.wbits}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, 'model.safetensors')}`,
+    ].join('\n');
+    output(o, r, human);
+  },
+};

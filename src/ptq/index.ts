@@ -1,0 +1,20 @@
+/** Post-training quantization: GPFQ's alphabet, its reference and Gram-matrix layer solvers. */
+export {
+  alphabetFor,
+  codeRange,
+  quantizeCode,
+  quantizeToCodes,
+  dequantize,
+  stepColumn,
+  scaleTensor,
+  DEFAULT_RADIUS_FACTOR,
+  type Alphabet,
+  type AlphabetOptions,
+  type AlphabetConvention,
+  type StepGranularity,
+} from './alphabet.ts';
+export { type GpfqResult, disposeGpfqResult } from './gpfq-result.ts';
+export { gpfqReference, type GpfqReferenceOptions } from './gpfq-reference.ts';
+export { GramAccumulator, type GramAccumulatorOptions, type GramMatrices } from './gram-accumulator.ts';
+export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
+export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';

@@ -1,0 +1,240 @@
+/**
+ * Post-training quantization of a whole network, layer by layer in forward order (GPFQ, Zhang, Zhou &
+ * Saab, Alg. 1 applied per layer): for layer l, X is its input in the float ("analog") network and X~
+ * its input in the network whose layers before l are already quantized. Conv layers are solved through
+ * their patch matrix (unfold: one row per output position, one column per (channel, ky, kx)); Linear
+ * layers directly. Biases and BatchNorm stay float, as in the reference code (it quantizes the weight
+ * matrices only and keeps BN layers unfused).
+ */
+import { LowbitError } from '../errors.ts';
+import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
+import { cat, F, fromArray, noGrad, scope, type Tensor } from '../tensor/index.ts';
+import { alphabetFor, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
+import { gpfqFast } from './gpfq-fast.ts';
+import { gpfqReference } from './gpfq-reference.ts';
+import { GramAccumulator } from './gram-accumulator.ts';
+
+export type PtqMethod = 'gpfq' | 'rtn';
+export type GpfqSolver = 'fast' | 'reference';
+
+export interface PtqConfig {
+  method: PtqMethod;
+  /** Weight bits for every quantized layer, 2..8. */
+  bits: number;
+  /** Bits of the first and last layer (default 8), as is usual in the literature; 32 keeps them float. */
+  firstLastBits?: number;
+  solver?: GpfqSolver;
+  convention?: AlphabetConvention;
+  granularity?: StepGranularity;
+  /** C of the step size rule (default 1.16). */
+  radiusFactor?: number;
+  /** Images per forward pass while collecting layer inputs. */
+  batchSize?: number;
+}
+
+export interface LayerReport {
+  name: string;
+  kind: 'conv' | 'linear';
+  bits: number;
+  /** N1 x N0 of the weight matrix. */
+  shape: [number, number];
+  /** Calibration rows m (images x output positions for convs). */
+  samples: number;
+  /** ||X W' - X~ Q'||_F / ||X W'||_F on the calibration data. */
+  relativeError: number;
+  seconds: number;
+  /** Integer codes and step(s), for export; owned by the caller. */
+  codes: Tensor;
+  scales: Tensor;
+}
+
+export interface PtqProgress {
+  layer: number;
+  layers: number;
+  name: string;
+  done: boolean;
+  report?: LayerReport;
+}
+
+class StopForward extends Error {}
+
+/** The Conv2d and Linear layers in the order the forward pass calls them. */
+export function quantizableLayers(model: Module, sample: Tensor): { name: string; module: Conv2d | Linear }[] {
+  const names = new Map<Module, string>();
+  for (const [n, m] of model.namedModules()) names.set(m, n);
+  const order: { name: string; module: Conv2d | Linear }[] = [];
+  const seen = new Set<Module>();
+  const remove = addForwardHook((m) => {
+    if ((m instanceof Conv2d || m instanceof Linear) && !seen.has(m)) {
+      seen.add(m);
+      order.push({ name: names.get(m) ?? '?', module: m });
+    }
+  });
+  try {
+    scope(() => noGrad(() => model.call(sample.narrow(0, 0, 1))));
+  } finally {
+    remove();
+  }
+  return order;
+}
+
+/** Input of `target` for a batch: runs the model until target is called, then stops. */
+function captureInput(model: Module, target: Module, images: Tensor): Tensor {
+  let captured: Tensor | null = null;
+  const remove = addForwardHookBefore(target, (input) => {
+    captured = input;
+    throw new StopForward();
+  });
+  try {
+    model.call(images);
+  } catch (err) {
+    if (!(err instanceof StopForward)) throw err;
+  } finally {
+    remove();
+  }
+  if (captured === null) throw new LowbitError('PTQ: the layer was not reached by the forward pass');
+  return captured;
+}
+
+// Forward hooks fire after a module ran; capturing its input needs the call itself intercepted.
+function addForwardHookBefore(target: Module, fn: (input: Tensor) => void): () => void {
+  const original = target.call;
+  target.call = (input: Tensor) => {
+    fn(input);
+    return original.call(target, input);
+  };
+  return () => {
+    target.call = original;
+  };
+}
+
+/** Rows = samples: (B, C, H, W) conv input -> (B * L, C * kh * kw) patches; Linear input as is. */
+function layerRows(layer: Conv2d | Linear, input: Tensor): Tensor {
+  if (layer instanceof Linear) return input.reshape([-1, layer.inFeatures]);
+  const cols = F.unfold(input.contiguous(), layer.kernelSize, { dilation: layer.dilation, padding: layer.padding, stride: layer.stride });
+  return cols.transpose(1, 2).reshape([-1, cols.shape[1]]);
+}
+
+function weightMatrix(layer: Conv2d | Linear): Tensor {
+  return layer.weight.detach().reshape([layer.weight.shape[0], -1]);
+}
+
+/**
+ * Quantizes `quantized` (a copy of `analog` with the same weights) in place, layer by layer, from the
+ * calibration images (normalized, NCHW). `analog` is only read. Returns one report per layer.
+ */
+export function quantizeNetwork(
+  analog: Module,
+  quantized: Module,
+  calibration: Tensor,
+  config: PtqConfig,
+  onProgress?: (p: PtqProgress) => void,
+): LayerReport[] {
+  const { method, bits } = config;
+  const firstLastBits = config.firstLastBits ?? 8;
+  const solver = config.solver ?? 'fast';
+  const batchSize = config.batchSize ?? 256;
+  if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new LowbitError(`PTQ: --wbits must be an integer from 2 to 8, got ${bits}`);
+  if (!(firstLastBits === 32 || (Number.isInteger(firstLastBits) && firstLastBits >= 2 && firstLastBits <= 8))) {
+    throw new LowbitError(`PTQ: first/last layer bits must be 2..8 or 32 (float), got ${firstLastBits}`);
+  }
+  if (calibration.ndim < 2 || calibration.shape[0] < 1) throw new LowbitError('PTQ: the calibration set is empty');
+  const analogLayers = quantizableLayers(analog, calibration);
+  const quantLayers = quantizableLayers(quantized, calibration);
+  if (analogLayers.length !== quantLayers.length) throw new LowbitError('PTQ: the quantized copy does not have the same layers as the float model');
+  const wasTraining = [analog.training, quantized.training];
+  analog.eval();
+  quantized.eval();
+  const reports: LayerReport[] = [];
+  const batches = Math.ceil(calibration.shape[0] / batchSize);
+  try {
+    analogLayers.forEach(({ name, module: fl }, l) => {
+      const ql = quantLayers[l].module;
+      const layerBits = l === 0 || l === analogLayers.length - 1 ? firstLastBits : bits;
+      onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
+      if (layerBits === 32) return;
+      const t0 = performance.now();
+      const W = weightMatrix(fl);
+      const [n1, n0] = W.shape;
+      const alphabet = alphabetFor(W, { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity, radiusFactor: config.radiusFactor });
+      // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
+      const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
+      const gram = new GramAccumulator(n0, { analogGram: true });
+      let rowsX: Tensor[] = [];
+      let rowsXt: Tensor[] = [];
+      let samples = 0;
+      try {
+        noGrad(() => {
+          for (let b = 0; b < batches; b++) {
+            scope(() => {
+              const images = calibration.narrow(0, b * batchSize, Math.min(batchSize, calibration.shape[0] - b * batchSize));
+              const X = layerRows(fl, captureInput(analog, fl, images)).to('float64');
+              const Xt = layerRows(ql, captureInput(quantized, ql, images)).to('float64');
+              samples += X.shape[0];
+              gram.add(X, Xt);
+              if (useGpfq && solver === 'reference') {
+                rowsX.push(X);
+                rowsXt.push(Xt);
+                return [X, Xt];
+              }
+              return null;
+            });
+          }
+        });
+        const result = scope(() => {
+          if (!useGpfq) {
+            const codes = quantizeToCodes(W.to('float64'), alphabet);
+            return { codes, weight: dequantize(codes, alphabet) };
+          }
+          if (solver === 'reference') {
+            const r = gpfqReference(W.to('float64'), cat(rowsX, 0), cat(rowsXt, 0), alphabet);
+            return { codes: r.codes, weight: r.weight };
+          }
+          const r = gpfqFast(W, gram, alphabet);
+          const out = { codes: r.codes, weight: r.weight };
+          if (r.residual) r.residual.dispose();
+          return out;
+        });
+        for (const t of [...rowsX, ...rowsXt]) t.dispose();
+        rowsX = [];
+        rowsXt = [];
+        // ||XW' - X~Q'||^2 = tr(W C W') - 2 tr(W A' Q') ... from the Gram sums: no m x N1 products needed.
+        const relativeError = scope(() => {
+          const Wd = W.to('float64');
+          const Q = result.weight.to('float64');
+          const c = gram.c!;
+          const xw2 = Wd.matmul(c).mul(Wd).sum().item();
+          const cross = Q.matmul(gram.a).mul(Wd).sum().item();
+          const q2 = Q.matmul(gram.b).mul(Q).sum().item();
+          return Math.sqrt(Math.max(xw2 - 2 * cross + q2, 0)) / Math.sqrt(Math.max(xw2, 1e-300));
+        });
+        noGrad(() => ql.weight.copy_(result.weight.reshape(ql.weight.shape)));
+        result.weight.dispose();
+        const report: LayerReport = {
+          name,
+          kind: fl instanceof Conv2d ? 'conv' : 'linear',
+          bits: layerBits,
+          shape: [n1, n0],
+          samples,
+          relativeError,
+          seconds: (performance.now() - t0) / 1000,
+          codes: result.codes,
+          scales: scope(() => fromSteps(alphabet.steps)),
+        };
+        reports.push(report);
+        onProgress?.({ layer: l, layers: analogLayers.length, name, done: true, report });
+      } finally {
+        gram.dispose();
+        W.dispose();
+      }
+    });
+  } finally {
+    analog.train(wasTraining[0]);
+    quantized.train(wasTraining[1]);
+  }
+  return reports;
+}
+
+function fromSteps(steps: number[]): Tensor {
+  return fromArray(Float32Array.from(steps), [steps.length]);
+}

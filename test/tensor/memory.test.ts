@@ -1,0 +1,115 @@
+// Native memory stays flat: a long synchronous run of small training steps inside scope() does not grow
+// RSS, and tensors made outside any scope are reclaimed by their finalizers when the garbage collector runs.
+// Run with --expose-gc (npm test does); without it these tests skip.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { F, Tensor, fromArray, getNumThreads, keep, manualSeed, noGrad, randint, randn, scope, setNumThreads, zeros } from '../../src/tensor/index.ts';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const MB = 2 ** 20;
+
+/** Collects garbage and lets Node run the native finalizers, which it queues for the event loop. */
+async function settle(): Promise<void> {
+  for (let k = 0; k < 3; k++) {
+    gc!();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+test('20,000 training steps inside scope() keep RSS flat after warm-up', { skip: gc === undefined && 'needs node --expose-gc' }, async (t) => {
+  // One thread: these ops are tiny, and OpenMP's hand-off would dominate on a busy 2-core machine.
+  const threads = getNumThreads();
+  setNumThreads(1);
+  try {
+    manualSeed(0);
+    // A fixed, learnable toy problem: the class is the quadrant holding the brightest pixel.
+    const samples = 64;
+    const images = keep(randn([samples, 1, 8, 8]));
+    const labels = keep(
+      scope(() => {
+        const flatArg = images.reshape(samples, 64).argmax(1);
+        const row = flatArg.div(8).floor().ge(4).long();
+        const col = flatArg.remainder(8).ge(4).long();
+        return row.mul(2).add(col);
+      }),
+    );
+    const params = {
+      convW: keep(randn([4, 1, 3, 3]).mul(0.3).requiresGrad_()),
+      convB: keep(zeros([4], { requiresGrad: true })),
+      fcW: keep(randn([4, 36]).mul(0.1).requiresGrad_()),
+      fcB: keep(zeros([4], { requiresGrad: true })),
+    };
+    const list: Tensor[] = Object.values(params);
+    const lr = 0.05;
+    const step = (): number =>
+      scope(() => {
+        const idx = randint(0, samples, [16]);
+        const x = images.indexSelect(0, idx);
+        const y = labels.indexSelect(0, idx);
+        const h = F.maxPool2d(F.relu(F.conv2d(x, params.convW, params.convB)), 2).flatten(1);
+        const loss = F.crossEntropy(F.linear(h, params.fcW, params.fcB), y, { labelSmoothing: 0.05 });
+        loss.backward();
+        noGrad(() => {
+          for (const p of list) {
+            const g = p.grad!;
+            p.add_(g, -lr);
+            g.zero_();
+          }
+        });
+        return loss.item();
+      });
+    const fullLoss = () =>
+      noGrad(() =>
+        scope(() => {
+          const h = F.maxPool2d(F.relu(F.conv2d(images, params.convW, params.convB)), 2).flatten(1);
+          return F.crossEntropy(F.linear(h, params.fcW, params.fcB), labels).item();
+        }),
+      );
+
+    const initialLoss = fullLoss();
+    const started = performance.now();
+    const warmup = 2_000;
+    const total = 20_000;
+    for (let i = 0; i < warmup; i++) step();
+    await settle();
+    const rssAfterWarmup = process.memoryUsage().rss;
+    for (let i = warmup; i < total; i++) step();
+    await settle();
+    const rssAfterRun = process.memoryUsage().rss;
+    const seconds = (performance.now() - started) / 1000;
+    const growth = (rssAfterRun - rssAfterWarmup) / rssAfterWarmup;
+    const finalLoss = fullLoss();
+    t.diagnostic(
+      `${total} steps in ${seconds.toFixed(1)} s (${((seconds / total) * 1e6).toFixed(0)} us/step); ` +
+        `RSS ${(rssAfterWarmup / MB).toFixed(1)} -> ${(rssAfterRun / MB).toFixed(1)} MiB (${(growth * 100).toFixed(2)}%); ` +
+        `loss ${initialLoss.toFixed(3)} -> ${finalLoss.toFixed(3)}`,
+    );
+    assert.ok(growth < 0.05, `RSS grew ${(growth * 100).toFixed(2)}% over ${total - warmup} steps`);
+    assert.ok(finalLoss < initialLoss * 0.7, `the steps really trained: loss ${initialLoss} -> ${finalLoss}`);
+    for (const p of [...list, images, labels]) p.dispose();
+  } finally {
+    setNumThreads(threads);
+  }
+});
+
+test('tensors created outside any scope are freed by their finalizers after gc()', { skip: gc === undefined && 'needs node --expose-gc' }, async (t) => {
+  await settle();
+  const before = process.memoryUsage().rss;
+  const count = 2_000;
+  const elements = 64 * 1024; // 256 KiB each: 500 MiB in all if nothing were freed
+  let peak = before;
+  // A synchronous loop on purpose: the addon's finalizers run inside GC, not on a later turn of the
+  // event loop, so memory is reclaimed without ever yielding (deferred finalizers held all 500 MiB here).
+  for (let i = 0; i < count; i++) {
+    // no scope, no dispose: only the finalizer can free this
+    fromArray(new Float32Array(elements).fill(i), [elements]);
+    if (i % 100 === 99) {
+      gc!();
+      peak = Math.max(peak, process.memoryUsage().rss);
+    }
+  }
+  await settle();
+  const after = process.memoryUsage().rss;
+  t.diagnostic(`${count} x 256 KiB unscoped tensors: RSS ${(before / MB).toFixed(1)} -> peak ${(peak / MB).toFixed(1)} -> ${(after / MB).toFixed(1)} MiB`);
+  assert.ok(peak - before < 128 * MB, `RSS rose ${((peak - before) / MB).toFixed(1)} MiB for ${((count * elements * 4) / MB).toFixed(0)} MiB allocated`);
+});
