@@ -4,8 +4,9 @@ import { trainCommand } from './commands/train.ts';
 import { evalCommand } from './commands/eval.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { ptqCommand } from './commands/ptq.ts';
+import { demoCommand } from './commands/demo.ts';
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, ptqCommand, doctorCommand];
+const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
