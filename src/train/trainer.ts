@@ -162,6 +162,8 @@ export function fit(opts: FitOptions): FitResult {
     startEpoch = state.epoch;
     history = state.history;
     best = state.bestTestAccuracy;
+    const logged = new Set(runDir.readMetrics().filter((m) => m.event === 'epoch').map((m) => m.epoch));
+    for (const m of history) if (!logged.has(m.epoch)) runDir.appendMetrics({ event: 'epoch', ...m });
     runDir.appendMetrics({ event: 'resume', fromEpoch: startEpoch });
   }
   const resumedFromEpoch = startEpoch;
@@ -213,7 +215,8 @@ export function fit(opts: FitOptions): FitResult {
     };
     history.push(metrics);
     if (evalResult.accuracy > best) best = evalResult.accuracy;
-    runDir.appendMetrics({ event: 'epoch', ...metrics });
+    // Checkpoint first: a metrics line then always describes a saved epoch, so a run killed between
+    // the two loses only the line, which resume writes back from the checkpoint's history.
     saveTrainingCheckpoint(opts, {
       epoch: epoch + 1,
       scheduler: scheduler?.stateDict() ?? null,
@@ -221,6 +224,7 @@ export function fit(opts: FitOptions): FitResult {
       bestTestAccuracy: best,
       history,
     });
+    runDir.appendMetrics({ event: 'epoch', ...metrics });
     opts.onEpoch?.(metrics);
   }
   return { history, final: history[history.length - 1] ?? null, bestTestAccuracy: best, resumedFromEpoch };
