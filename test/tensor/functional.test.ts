@@ -3,18 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, Generator, Tensor, fromArray, manualSeed, ones, rand, tensor, zeros } from '../../src/tensor/index.ts';
+import { rng } from '../helpers/rng.ts';
 
 // ---------------------------------------------------------------------------------------- helpers
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 /** A float32 tensor and the (float32-exact) values it holds. */
 function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): { t: Tensor; data: Float64Array } {
   const r = rng(seed);

@@ -3,17 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, addmm, arange, cat, cholesky, fromArray, inverse, ones, solveTriangular, stack, tensor, where, zeros } from '../../src/tensor/index.ts';
+import { rng } from '../helpers/rng.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randomData(n: number, seed: number): Float64Array {
   const r = rng(seed);
   return Float64Array.from({ length: n }, () => 2 * r() - 1);
