@@ -2,7 +2,7 @@
  * Issue 6's benchmark: GPFQ on one large layer, the column loop (gpfq-reference.ts) against the Gram
  * solver (gram-accumulator.ts + gpfq-fast.ts), measured in the same run.
  *
- *   node --import tsx bench/gpfq.ts [--m 50000] [--n0 576] [--n1 64] [--bits 4] [--threads N] [--repeats R]
+ *   node --import tsx bench/gpfq.ts [--m 50000] [--n0 576] [--n1 64] [--bits 4] [--threads N] [--repeats R] [--out FILE]
  *
  * The layer: N0 = 576 inputs (a 3x3 conv over 64 channels, unfolded), N1 = 64 outputs, m = 50,000
  * calibration rows. Inputs are float32 ReLU features with correlated pre-activations; X~ is X's
@@ -30,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, blasInUse, buildInfo, cat, eye, getNumThreads, keep, randn, scope, type Tensor } from '../src/tensor/index.ts';
+import { Generator, blasInUse, buildInfo, eye, getNumThreads, randn, scope, zeros, type Tensor } from '../src/tensor/index.ts';
 import { GramAccumulator, alphabetFor, gpfqFast, gpfqReference } from '../src/ptq/index.ts';
 
 type Solver = 'reference' | 'fast' | 'fast-f32';
@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
     seed: { type: 'string', default: '6' },
     child: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const M = Number(args.m);
@@ -144,6 +145,9 @@ interface ChildReport {
   gramSeconds?: number;
   solveSeconds?: number;
   othersShare: number | null;
+  /** Peak RSS before any data: node, libtorch, OpenBLAS. */
+  rssBaselineMiB: number;
+  /** Peak RSS once the solver's inputs exist (the whole X and X~ for the reference, nothing for the Gram solvers). */
   rssAfterDataMiB: number;
   maxRssMiB: number;
   relativeError?: number;
@@ -153,6 +157,7 @@ interface ChildReport {
 const maxRssMiB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
 
 function runChild(solver: Solver): ChildReport {
+  const rssBaseline = maxRssMiB();
   let data = layerData();
   const alphabet = alphabetFor(data.weight, { bits: BITS });
   const runs: { seconds: number; othersShare: number | null; gramSeconds?: number; solveSeconds?: number }[] = [];
@@ -161,16 +166,15 @@ function runChild(solver: Solver): ChildReport {
   let rssAfterData = 0;
 
   if (solver === 'reference') {
-    // The column loop needs X and X~ whole: gather the batches, then free them.
-    const xs: Tensor[] = [];
-    const xts: Tensor[] = [];
-    forEachBatch(data, (x, xTilde) => {
-      xs.push(keep(x.clone()));
-      xts.push(keep(xTilde.clone()));
+    // The column loop needs X and X~ whole: copy the batches into place (no second copy at any time).
+    const x = zeros([M, N0]);
+    const xTilde = zeros([M, N0]);
+    let row = 0;
+    forEachBatch(data, (xb, xtb) => {
+      x.narrow(0, row, xb.shape[0]).copy_(xb);
+      xTilde.narrow(0, row, xb.shape[0]).copy_(xtb);
+      row += xb.shape[0];
     });
-    const x = cat(xs, 0);
-    const xTilde = cat(xts, 0);
-    for (const t of [...xs, ...xts]) t.dispose();
     rssAfterData = maxRssMiB();
     for (let r = 0; r < REPEATS; r++) {
       waitForQuiet();
@@ -189,7 +193,10 @@ function runChild(solver: Solver): ChildReport {
   } else {
     rssAfterData = maxRssMiB();
     for (let r = 0; r < REPEATS; r++) {
-      if (r > 0) data = layerData(); // the same rows again
+      if (r > 0) {
+        for (const t of [data.weight, data.mix, data.bias]) t.dispose();
+        data = layerData(); // the same rows again
+      }
       waitForQuiet();
       const { value, othersShare } = othersShareDuring(() =>
         scope(() => {
@@ -220,6 +227,7 @@ function runChild(solver: Solver): ChildReport {
     gramSeconds: best.gramSeconds,
     solveSeconds: best.solveSeconds,
     othersShare: best.othersShare,
+    rssBaselineMiB: rssBaseline,
     rssAfterDataMiB: rssAfterData,
     maxRssMiB: maxRssMiB(),
     relativeError,
@@ -321,10 +329,11 @@ function main(): void {
     fastFloat32Products: { ...summary(fast32), agreementWithReference: agreement(refCodes, decodeCodes(fast32.codes)) },
     durationS: (performance.now() - started) / 1000,
   };
-  const out = join(here, 'results', 'gpfq.json');
+  const out = args.out ?? join(here, 'results', 'gpfq.json');
   writeAtomically(out, `${JSON.stringify(result, null, 2)}\n`);
   const f = (x: number) => x.toFixed(3);
   console.log(`GPFQ layer m=${M} N0=${N0} N1=${N1} b=${BITS}, ${threads} threads, ${result.blas}`);
+  console.log(`  peak RSS before any data ${ref.rssBaselineMiB.toFixed(0)} MiB; reference with X and X~ loaded ${ref.rssAfterDataMiB.toFixed(0)} MiB`);
   console.log(`  reference  ${f(ref.bestSeconds)} s   peak RSS ${ref.maxRssMiB.toFixed(0)} MiB   others ${ref.othersShare?.toFixed(2)}`);
   console.log(`  fast       ${f(fast.bestSeconds)} s (Gram ${f(fast.gramSeconds!)} + solve ${f(fast.solveSeconds!)})   peak RSS ${fast.maxRssMiB.toFixed(0)} MiB   others ${fast.othersShare?.toFixed(2)}`);
   console.log(`  fast-f32   ${f(fast32.bestSeconds)} s (Gram ${f(fast32.gramSeconds!)} + solve ${f(fast32.solveSeconds!)})   peak RSS ${fast32.maxRssMiB.toFixed(0)} MiB`);
