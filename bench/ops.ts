@@ -2,7 +2,7 @@
  * Issue 3's benchmark: lowbit against PyTorch on the ops that dominate ResNet-20 training on CIFAR-10,
  * measured in the same run.
  *
- *   npm run bench:ops [-- --threads N] [--seconds S] [--only SUBSTRING]
+ *   npm run bench:ops [-- --threads N] [--seconds S] [--only SUBSTRING] [--same-malloc]
  *
  * Cases: conv2d forward+backward at ResNet-20's layer shapes (batch 64, NCHW and channels-last), a
  * 1024^3 float32 matmul, and one basic block (conv-bn-relu-conv-bn + identity, relu) forward+backward
@@ -29,6 +29,7 @@ import {
   buildInfo,
   F,
   getNumThreads,
+  mallocSettings,
   manualSeed,
   ones,
   randn,
@@ -218,9 +219,9 @@ class TorchSide {
     this.lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   }
 
-  static async start(python: string, threads: number): Promise<{ side: TorchSide; info: TorchInfo }> {
+  static async start(python: string, threads: number, env: NodeJS.ProcessEnv): Promise<{ side: TorchSide; info: TorchInfo }> {
     const script = join(dirname(fileURLToPath(import.meta.url)), 'ops_torch.py');
-    const child = spawn(python, [script, String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(python, [script, String(threads)], { stdio: ['pipe', 'pipe', 'inherit'], env });
     const side = new TorchSide(child);
     const info = (await side.receive()) as unknown as TorchInfo;
     return { side, info };
@@ -342,6 +343,8 @@ async function guardedBlock(run: () => number[] | Promise<number[]>, ownPids: nu
 // ------------------------------------------------------------------------------------- statistics
 interface Summary {
   medianMs: number;
+  /** The median of each interleaved block, in run order: drift or a disturbed block shows here. */
+  blockMediansMs?: number[];
   p25Ms: number;
   p75Ms: number;
   minMs: number;
@@ -410,9 +413,22 @@ function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
-function parseOptions(): { threads: number; seconds: number; only: string | undefined } {
+interface Options {
+  threads: number;
+  seconds: number;
+  only: string | undefined;
+  /** Give the PyTorch process lowbit's malloc settings too (through glibc's MALLOC_* variables). */
+  sameMalloc: boolean;
+}
+
+function parseOptions(): Options {
   const { values } = parseArgs({
-    options: { threads: { type: 'string' }, seconds: { type: 'string' }, only: { type: 'string' } },
+    options: {
+      threads: { type: 'string' },
+      seconds: { type: 'string' },
+      only: { type: 'string' },
+      'same-malloc': { type: 'boolean', default: false },
+    },
   });
   const threads = Number(values.threads ?? process.env.LOWBIT_THREADS ?? availableParallelism());
   const seconds = Number(values.seconds ?? 90);
@@ -420,9 +436,11 @@ function parseOptions(): { threads: number; seconds: number; only: string | unde
     throw new LowbitError(`bench/ops: --threads must be a positive integer, got '${values.threads}'`);
   }
   if (!(seconds > 0)) throw new LowbitError(`bench/ops: --seconds must be a positive number, got '${values.seconds}'`);
-  return { threads, seconds, only: values.only };
+  return { threads, seconds, only: values.only, sameMalloc: values['same-malloc'] ?? false };
 }
 
+const describeMalloc = (env: NodeJS.ProcessEnv): string =>
+  `malloc mmap/trim thresholds ${Number(env.MALLOC_MMAP_THRESHOLD_) / 2 ** 20}/${Number(env.MALLOC_TRIM_THRESHOLD_) / 2 ** 20} MiB (--same-malloc)`;
 const othersCell = (c: Contention): string =>
   c.maxOthersShare === null ? 'n/a' : `${Math.round(100 * c.maxOthersShare)}%${c.contendedBlocks > 0 ? '!' : ''}`;
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.toFixed(2));
@@ -430,7 +448,7 @@ const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.toFixed(2));
 const cell = (s: Summary): string => `${fmt(s.medianMs)} ±${Math.round((50 * (s.p75Ms - s.p25Ms)) / s.medianMs)}%`;
 
 async function main(): Promise<void> {
-  const { threads, seconds, only } = parseOptions();
+  const { threads, seconds, only, sameMalloc } = parseOptions();
   const cases = only === undefined ? CASES : CASES.filter((c) => c.name.includes(only));
   if (cases.length === 0) throw new LowbitError(`bench/ops: --only '${only}' matches no case; case names:\n${CASES.map((c) => c.name).join('\n')}`);
   const started = performance.now();
@@ -438,7 +456,22 @@ async function main(): Promise<void> {
 
   const { python, note: torchNote } = findTorchPython();
   let torch: { side: TorchSide; info: TorchInfo } | null = null;
-  if (python) torch = await TorchSide.start(python, threads);
+  // By default each side runs as it ships: lowbit tunes glibc's malloc when it loads (src/tensor/system.ts),
+  // PyTorch does not. --same-malloc gives PyTorch the same thresholds, so the ratio isolates the kernels
+  // and the binding from the allocator.
+  const malloc = mallocSettings();
+  const torchEnv: NodeJS.ProcessEnv = { ...process.env };
+  if (sameMalloc && malloc.tuned) {
+    torchEnv.MALLOC_MMAP_THRESHOLD_ = String(malloc.mmapThresholdBytes);
+    if (malloc.trimThresholdBytes !== null) torchEnv.MALLOC_TRIM_THRESHOLD_ = String(malloc.trimThresholdBytes);
+  }
+  const torchMalloc =
+    sameMalloc && malloc.tuned
+      ? describeMalloc(torchEnv)
+      : process.env.MALLOC_MMAP_THRESHOLD_ !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined
+        ? 'malloc as set by MALLOC_* variables in the environment'
+        : "glibc's default malloc";
+  if (python) torch = await TorchSide.start(python, threads, torchEnv);
   if (torchNote) console.log(torchNote);
 
   console.log(
@@ -476,8 +509,9 @@ async function main(): Promise<void> {
     const torchMs = torchBlocks.flatMap((b) => b.ms);
     const contention = contentionOf([...lowbitBlocks, ...torchBlocks]);
 
-    const lowbit = summarize(lowbitMs);
-    const pytorch = torch ? summarize(torchMs) : null;
+    const blockMedians = (blocks: GuardedBlock[]) => blocks.map((b) => Number(median(b.ms).toFixed(3)));
+    const lowbit = { ...summarize(lowbitMs), blockMediansMs: blockMedians(lowbitBlocks) };
+    const pytorch = torch ? { ...summarize(torchMs), blockMediansMs: blockMedians(torchBlocks) } : null;
     const result: CaseResult = {
       name: spec.name,
       kind: spec.kind,
@@ -521,19 +555,24 @@ async function main(): Promise<void> {
 
   const info = buildInfo();
   const blas = blasInUse();
+  const mallocNote = malloc.tuned
+    ? `malloc mmap/trim thresholds ${malloc.mmapThresholdBytes! / 2 ** 20}/${(malloc.trimThresholdBytes ?? 0) / 2 ** 20} MiB`
+    : "glibc's default malloc";
   const { commit, dirty } = gitCommit();
   const cpuList = cpus();
-  console.log(`\nlowbit:  libtorch ${info.torchVersion} (headers' TORCH_VERSION), BLAS ${blas}, oneDNN ${info.mkldnn ? 'on' : 'off'}, ${getNumThreads()} threads`);
+  console.log(`\nlowbit:  libtorch ${info.torchVersion} (headers' TORCH_VERSION), BLAS ${blas}, oneDNN ${info.mkldnn ? 'on' : 'off'}, ${getNumThreads()} threads, ${mallocNote}`);
   if (torch) {
     const t = torch.info;
-    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads`);
+    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${torchMalloc}`);
   } else {
     console.log(`PyTorch: not run. ${torchNote}`);
   }
   const totalS = (performance.now() - started) / 1000;
   console.log(`machine: ${cpuList[0]?.model ?? 'unknown'} x ${cpuList.length}, node ${process.version}, commit ${commit}${dirty ? ' (dirty)' : ''}; ${totalS.toFixed(0)} s`);
 
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'ops.json');
+  // A --same-malloc or --only run gets its own file, so it does not replace the full default run.
+  const file = `ops${sameMalloc ? '-same-malloc' : ''}${only !== undefined ? '-partial' : ''}.json`;
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', file);
   writeJsonAtomic(out, {
     benchmark: 'bench/ops',
     date: new Date().toISOString(),
@@ -542,12 +581,13 @@ async function main(): Promise<void> {
     machine: { cpuModel: cpuList[0]?.model ?? 'unknown', cores: cpuList.length, os: `${platform()} ${release()}` },
     node: process.version,
     threads,
+    options: { sameMalloc, only: only ?? null, seconds },
     warmup: WARMUP,
     blocksPerSide: BLOCKS,
     contentionGuard: { maxOthersShare: CONTENDED, retries: RETRIES, quietWaitedS: quietWaitedMs / 1000 },
     ratioDefinition,
-    lowbit: { libtorch: info.torchVersion, blas, mkldnn: info.mkldnn, threads: getNumThreads() },
-    pytorch: torch ? { ...torch.info } : { skipped: torchNote },
+    lowbit: { libtorch: info.torchVersion, blas, mkldnn: info.mkldnn, threads: getNumThreads(), malloc },
+    pytorch: torch ? { ...torch.info, malloc: torchMalloc } : { skipped: torchNote },
     durationS: totalS,
     cases: results,
   });

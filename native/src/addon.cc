@@ -11,7 +11,10 @@
 #include <torch/version.h>
 #include <napi.h>
 
-#include <cmath>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cmath>
 #include <cstring>
 #include <mutex>
@@ -716,6 +719,25 @@ FN(buildInfo) {
   return o;
 }
 
+// glibc's mallopt(), by name. The values are chosen in src/tensor/system.ts; false where the option
+// is rejected or the C library is not glibc.
+FN(mallocOption) {
+  ENV;
+  std::string name = S(info, 0);
+  int64_t value = I(info, 1);
+#if defined(__GLIBC__)
+  int param;
+  if (name == "mmapThreshold") param = M_MMAP_THRESHOLD;
+  else if (name == "trimThreshold") param = M_TRIM_THRESHOLD;
+  else if (name == "topPad") param = M_TOP_PAD;
+  else fail(env, "mallocOption: unknown option '" + name + "': use mmapThreshold, trimThreshold or topPad");
+  if (value < 0 || value > INT32_MAX) fail(env, "mallocOption: " + name + " must be in [0, 2^31), got " + std::to_string(value));
+  return Napi::Boolean::New(env, ::mallopt(param, static_cast<int>(value)) == 1);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, guarded<name>, #name))
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -755,7 +777,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(requiresGrad); EXPORT(setRequiresGrad); EXPORT(isLeaf); EXPORT(grad); EXPORT(setGrad);
   EXPORT(retainGrad); EXPORT(detach); EXPORT(backward); EXPORT(autogradGrad); EXPORT(setGradEnabled);
   EXPORT(isGradEnabled);
-  EXPORT(setNumThreads); EXPORT(getNumThreads); EXPORT(buildInfo);
+  EXPORT(setNumThreads); EXPORT(getNumThreads); EXPORT(buildInfo); EXPORT(mallocOption);
   return exports;
 }
 

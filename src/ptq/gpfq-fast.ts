@@ -13,6 +13,10 @@
  * later columns with one product. Dead inputs (B[t,t] = 0) get q_t = 0, as the reference's norm > 0 test.
  *
  * Cost O(m N0^2) for the Gram sums (GEMMs, batch by batch) + O(N0^2 N1) here; memory O(N0^2 + N0 N1).
+ * Per (sample, input) the column loop makes ~3 N1 memory-bound passes, the Gram sums ~0.6 N0 x 2
+ * multiply-adds at GEMM speed, so the speed-up grows with N1 / N0: bench/gpfq.ts measured 1.2-1.7x at
+ * N0 = 576, N1 = 64 and 11.6x at N1 = 512 (float64 products; about 2x more with float32 ones). The sure
+ * gain is memory: it never holds the m x N0 inputs.
  * The sequential part runs on Float64Arrays in plain JS: per block it is N1 x blockSize^2 / 2 multiply-adds
  * with no allocation, faster than a dozen tensor ops per column and keeping the quantizer rule in TS.
  */

@@ -4,5 +4,5 @@ export * from './creation.ts';
 export * from './ops.ts';
 export { manualSeed, getRngState, setRngState, Generator } from './random.ts';
 export { noGrad, enableGrad, isGradEnabled, grad, type GradOptions } from './autograd.ts';
-export { setNumThreads, getNumThreads, buildInfo, blasInUse, type BuildInfo } from './system.ts';
+export { setNumThreads, getNumThreads, buildInfo, blasInUse, mallocSettings, type BuildInfo, type MallocTuning } from './system.ts';
 export * as F from './functional.ts';

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { blasInUse, buildInfo, getNumThreads, ones, setNumThreads } from '../../src/tensor/index.ts';
+import { fileURLToPath } from 'node:url';
+import { blasInUse, buildInfo, getNumThreads, mallocSettings, ones, setNumThreads } from '../../src/tensor/index.ts';
 
 function debianPackageInstalled(name: string): boolean {
   try {
@@ -55,4 +56,60 @@ test('blasInUse always answers with a description, never throws', () => {
   assert.equal(typeof blas, 'string');
   assert.ok(blas.length > 0);
   assert.match(blas, /OpenBLAS|reference BLAS|none loaded|unknown|lib/);
+});
+
+test('mallocSettings: glibc tuned at load unless LOWBIT_MALLOC=default', (t) => {
+  const s = mallocSettings();
+  if (!s.tuned) {
+    t.skip(`malloc not tuned here (not glibc, or LOWBIT_MALLOC=${process.env.LOWBIT_MALLOC})`);
+    return;
+  }
+  assert.deepEqual(s, { tuned: true, mmapThresholdBytes: 32 * 2 ** 20, trimThresholdBytes: 64 * 2 ** 20 });
+  s.tuned = false;
+  assert.equal(mallocSettings().tuned, true, 'callers get a copy');
+});
+
+// A training step whose activations all die when its scope ends: with glibc's adaptive thresholds the
+// freed heap goes back to the kernel after every step and is faulted in again during the next one.
+const stepFaultsScript = `
+import { F, mallocSettings, ones, randn, scope, zeros } from ${JSON.stringify(fileURLToPath(new URL('../../src/tensor/index.ts', import.meta.url)))};
+const c = 16;
+const x = randn([64, c, 32, 32]).contiguous('channelsLast').requiresGrad_(true);
+const w = randn([c, c, 3, 3]).mul(0.1).contiguous('channelsLast').requiresGrad_(true);
+const gamma = ones([c]).requiresGrad_(true), beta = zeros([c]).requiresGrad_(true);
+const step = () => scope(() => {
+  x.grad = null; w.grad = null;
+  let y = F.conv2d(x, w, null, { padding: 1 });
+  y = F.batchNorm(y, { weight: gamma, bias: beta, training: true }).relu();
+  y = F.conv2d(y, w, null, { padding: 1 });
+  y = F.batchNorm(y, { weight: gamma, bias: beta, training: true }).add(x).relu();
+  y.sum().backward();
+});
+for (let i = 0; i < 10; i++) step();
+const before = process.resourceUsage().minorPageFault;
+for (let i = 0; i < 30; i++) step();
+console.log(JSON.stringify({ tuned: mallocSettings().tuned, faultsPerStep: (process.resourceUsage().minorPageFault - before) / 30 }));
+`;
+
+function stepFaults(env: NodeJS.ProcessEnv): { tuned: boolean; faultsPerStep: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', stepFaultsScript], {
+    encoding: 'utf8',
+    env: { ...process.env, LOWBIT_THREADS: '1', ...env },
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as { tuned: boolean; faultsPerStep: number };
+}
+
+test('tuned malloc keeps a scoped training step from faulting its heap back in every step', (t) => {
+  if (!mallocSettings().tuned) {
+    t.skip('malloc not tuned here (not glibc, or LOWBIT_MALLOC=default)');
+    return;
+  }
+  const tuned = stepFaults({ LOWBIT_MALLOC: '' });
+  const untouched = stepFaults({ LOWBIT_MALLOC: 'default' });
+  assert.equal(tuned.tuned, true);
+  assert.equal(untouched.tuned, false);
+  // Each step makes ~10 activations of 4 MiB (1,024 pages each).
+  assert.ok(untouched.faultsPerStep > 2000, `glibc's defaults: ${untouched.faultsPerStep} faults per step (the case this guards against)`);
+  t.diagnostic(`faults per step: tuned ${tuned.faultsPerStep}, glibc defaults ${untouched.faultsPerStep}`);
+  assert.ok(tuned.faultsPerStep < untouched.faultsPerStep / 4, `tuned ${tuned.faultsPerStep} vs default ${untouched.faultsPerStep} faults per step`);
 });
