@@ -42,5 +42,5 @@ fi
 
 if [ ! -d node_modules ] || [ ! -f native/build/Release/lowbit_native.node ]; then
   echo "setup: installing npm packages and building the native addon"
-  npm ci --no-audit --no-fund --loglevel=error
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
 fi

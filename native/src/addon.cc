@@ -648,6 +648,8 @@ FN(addcmul_) { at::Tensor x = T(info, 0); x.addcmul_(T(info, 1), T(info, 2), sca
 FN(addcdiv_) { at::Tensor x = T(info, 0); x.addcdiv_(T(info, 1), T(info, 2), scalarOf(info, 3)); return info[0]; }
 FN(lerp_) { at::Tensor x = T(info, 0); x.lerp_(T(info, 1), scalarOf(info, 2)); return info[0]; }
 FN(copy_) { at::Tensor x = T(info, 0); x.copy_(T(info, 1)); return info[0]; }
+// param.data = other (PyTorch's Module.to(memory_format) path): same autograd leaf, new storage/layout.
+FN(setData) { at::Tensor x = T(info, 0); x.set_data(T(info, 1)); return info[0]; }
 FN(zero_) { at::Tensor x = T(info, 0); x.zero_(); return info[0]; }
 FN(fill_) { at::Tensor x = T(info, 0); x.fill_(scalarOf(info, 1)); return info[0]; }
 FN(sqrt_) { at::Tensor x = T(info, 0); x.sqrt_(); return info[0]; }
@@ -773,7 +775,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(batchNorm); EXPORT(hardtanh); EXPORT(leakyRelu); EXPORT(logSoftmax); EXPORT(softmax);
   EXPORT(crossEntropy); EXPORT(nllLoss); EXPORT(klDiv); EXPORT(mseLoss); EXPORT(dropout); EXPORT(oneHot);
   EXPORT(add_); EXPORT(mul_); EXPORT(div_); EXPORT(sub_); EXPORT(addcmul_); EXPORT(addcdiv_); EXPORT(lerp_);
-  EXPORT(copy_); EXPORT(zero_); EXPORT(fill_); EXPORT(sqrt_); EXPORT(clamp_);
+  EXPORT(copy_); EXPORT(setData); EXPORT(zero_); EXPORT(fill_); EXPORT(sqrt_); EXPORT(clamp_);
   EXPORT(requiresGrad); EXPORT(setRequiresGrad); EXPORT(isLeaf); EXPORT(grad); EXPORT(setGrad);
   EXPORT(retainGrad); EXPORT(detach); EXPORT(backward); EXPORT(autogradGrad); EXPORT(setGradEnabled);
   EXPORT(isGradEnabled);

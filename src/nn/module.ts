@@ -154,6 +154,23 @@ export abstract class Module {
   eval(): this {
     return this.train(false);
   }
+  /**
+   * Moves every 4-D parameter and buffer to a memory format in place, as PyTorch's
+   * `model.to(memory_format=...)`: with channels-last weights and inputs, ATen picks its NHWC
+   * convolution kernels (bench/train-throughput measures the gain). References held by optimizers stay valid.
+   */
+  toMemoryFormat_(format: 'channelsLast' | 'contiguous'): this {
+    noGrad(() => {
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        if (t.ndim === 4 && !t.isContiguous(format)) {
+          const moved = t.contiguous(format);
+          t.setData_(moved);
+          moved.dispose();
+        }
+      }
+    });
+    return this;
+  }
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }

@@ -543,6 +543,14 @@ export class Tensor implements Tracked {
     native.copy_(this.handle, src.handle);
     return this;
   }
+  /**
+   * Points this tensor at src's data (PyTorch's `p.data = src`): autograd identity and every JS
+   * reference stay, the storage and layout become src's. Used to move parameters to channels-last.
+   */
+  setData_(src: Tensor): this {
+    native.setData(this.handle, src.handle);
+    return this;
+  }
   zero_(): this {
     native.zero_(this.handle);
     return this;

@@ -50,7 +50,8 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new LowbitError(`checkpoint ${path} does not exist: check the --checkpoint path (a run writes RUN_DIR/model.safetensors)`);
   const file = loadSafetensors(path);
   const modelConfig = modelConfigOf(file.metadata, path);
-  const model = createModel(modelConfig);
+  // Channels-last like the CLI's batches (conv layers pick NHWC kernels); saved files stay NCHW.
+  const model = createModel(modelConfig).toMemoryFormat_('channelsLast');
   const own = model.stateDict();
   const weights = new Map<string, Tensor>();
   const extraTensors = new Map<string, Tensor>();

@@ -327,3 +327,23 @@ test('Dropout inside a model follows the model mode', () => {
   const y = seq.call(x).toArray();
   assert.ok(y.some((v) => v === 0) && y.some((v) => v === 2));
 });
+
+test('toMemoryFormat_ moves 4-D parameters to channels-last in place: same objects, values, gradients', () => {
+  const net = new Net(new Generator(3));
+  const conv = (n: Net) => (n.layers.children()[0] as Block).conv1;
+  const before = conv(net).weight;
+  assert.ok(!before.isContiguous('channelsLast'), 'fixture: a 2x2x3x3 weight starts NCHW');
+  const values = Array.from(before.toFloat32Array());
+  const x = randn([2, 1, 4, 4], { generator: new Generator(4) });
+  const reference = new Net(new Generator(3));
+  const expected = Array.from(reference.call(x).toFloat32Array());
+  net.toMemoryFormat_('channelsLast');
+  assert.equal(conv(net).weight, before, 'the parameter object must stay (optimizers hold it)');
+  assert.ok(conv(net).weight.isContiguous('channelsLast'));
+  assert.deepEqual(Array.from(conv(net).weight.toFloat32Array()), values);
+  const out = net.call(x.contiguous('channelsLast'));
+  Array.from(out.toFloat32Array()).forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-4, `output ${i}: ${v} vs ${expected[i]}`));
+  out.sum().backward();
+  assert.ok(conv(net).weight.grad !== null, 'gradients still reach the moved parameter');
+  assert.deepEqual(conv(net).weight.grad!.shape, [...conv(net).weight.shape]);
+});

@@ -64,7 +64,7 @@ export const demoCommand: Command = {
       trainInfo = `Float model reused from \`${checkpoint}\`.`;
     } else {
       const modelConfig: ModelConfig = { name: modelName, inChannels: 1, numClasses: 10, inputSize: [28, 28] };
-      const model = createModel(modelConfig, { generator: new Generator(seed) });
+      const model = createModel(modelConfig, { generator: new Generator(seed) }).toMemoryFormat_('channelsLast');
       const trainOptions = { ...o, dataset: 'fashion-mnist', 'batch-size': '128', lr: '0.1', optimizer: 'sgd', momentum: '0.9', 'weight-decay': '5e-4', schedule: 'cosine', 'label-smoothing': '0', resume: existsSync(join(floatDir.checkpointDir, 'last.safetensors')) };
       info(`demo: training a float ${modelName} for ${o.epochs} epochs (cached for the next run)`);
       runTraining({ o: trainOptions, command: 'demo-train', model, modelConfig: modelConfig as unknown as Record<string, unknown>, optimizer: makeOptimizer(trainOptions, model.parameters()), runDir: floatDir, config: { command: 'demo-train', model: modelConfig, options: trainOptions } });

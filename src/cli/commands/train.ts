@@ -136,7 +136,8 @@ export const trainCommand: Command = {
       ...shape,
       ...(typeof o.widths === 'string' ? { widths: o.widths.split(',').map(Number) } : {}),
     };
-    const model = createModel(modelConfig, { generator: new Generator(seed) });
+    // The loaders hand out channels-last batches; channels-last weights make ATen use its NHWC kernels.
+    const model = createModel(modelConfig, { generator: new Generator(seed) }).toMemoryFormat_('channelsLast');
     const optimizer = makeOptimizer(o, model.parameters());
     const c = complexity(model, [modelConfig.inChannels, ...modelConfig.inputSize]);
     info(`${modelName}: ${(c.params / 1e6).toFixed(3)} M params, ${(c.macs / 1e6).toFixed(2)} M MACs per image`);
