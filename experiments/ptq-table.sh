@@ -14,14 +14,7 @@ for m in "${models[@]}"; do
       cmd=(./bin/lowbit.js ptq --checkpoint "results/float/$m.safetensors" --method "$method" --wbits "$bits" --calib 2048 --seed 0 --out "$out" --json)
       echo "+ ${cmd[*]}" >&2
       "${cmd[@]}" > "$out.json"
-      node -e '
-        const fs = require("fs");
-        const [res, cfgDir, outFile, cmd] = process.argv.slice(1);
-        const r = JSON.parse(fs.readFileSync(res, "utf8"));
-        const cfg = JSON.parse(fs.readFileSync(cfgDir + "/config.json", "utf8"));
-        fs.writeFileSync(outFile + ".tmp", JSON.stringify({ command: cmd, result: r, environment: cfg.environment }, null, 2) + "\n");
-        fs.renameSync(outFile + ".tmp", outFile);
-      ' "$out.json" "$out" "results/ptq/$m-$method-w$bits.json" "${cmd[*]}"
+      node experiments/record-result.mjs "$out.json" "$out" "results/ptq/$m-$method-w$bits.json" "${cmd[*]}"
     done
   done
 done

@@ -5,8 +5,9 @@ import { evalCommand } from './commands/eval.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { ptqCommand } from './commands/ptq.ts';
 import { demoCommand } from './commands/demo.ts';
+import { qatCommand } from './commands/qat.ts';
 
-const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, doctorCommand];
+const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

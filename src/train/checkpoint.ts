@@ -3,6 +3,10 @@ import { LowbitError } from '../errors.ts';
 import { loadSafetensors, saveSafetensors, type Module } from '../nn/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { createModel, type ModelConfig } from '../models/index.ts';
+import { quantizeModel, type QuantConfig } from '../quant/index.ts';
+
+/** A model config plus, for checkpoints of quantization-aware training, the quantization config. */
+export type CheckpointModelConfig = ModelConfig & { quant?: QuantConfig };
 
 /** Metadata key holding the model config, so a weights file alone rebuilds its model. */
 export const MODEL_CONFIG_KEY = 'lowbit.model';
@@ -30,19 +34,19 @@ export function saveCheckpoint(
 
 export interface LoadedCheckpoint {
   model: Module;
-  modelConfig: ModelConfig;
+  modelConfig: CheckpointModelConfig;
   metadata: Record<string, string>;
   /** Tensors in the file that are not the model's (optimizer state); the caller disposes them. */
   extraTensors: Map<string, Tensor>;
 }
 
 /** Reads the model config recorded in a checkpoint's metadata. */
-export function modelConfigOf(metadata: Record<string, string>, path: string): ModelConfig {
+export function modelConfigOf(metadata: Record<string, string>, path: string): CheckpointModelConfig {
   const raw = metadata[MODEL_CONFIG_KEY];
   if (raw === undefined) {
     throw new LowbitError(`${path} has no '${MODEL_CONFIG_KEY}' metadata: it was not written by lowbit. Rebuild the model in code and use loadStateDictFile().`);
   }
-  return JSON.parse(raw) as ModelConfig;
+  return JSON.parse(raw) as CheckpointModelConfig;
 }
 
 /** Rebuilds the model a checkpoint describes and loads its weights. */
@@ -52,6 +56,8 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   const modelConfig = modelConfigOf(file.metadata, path);
   // Channels-last like the CLI's batches (conv layers pick NHWC kernels); saved files stay NCHW.
   const model = createModel(modelConfig).toMemoryFormat_('channelsLast');
+  // A QAT checkpoint records its quantization config: rebuild the fake-quant layers before loading.
+  if (modelConfig.quant) quantizeModel(model, modelConfig.quant);
   const own = model.stateDict();
   const weights = new Map<string, Tensor>();
   const extraTensors = new Map<string, Tensor>();

@@ -12,7 +12,7 @@ function lowbit(args: string[], env: Record<string, string> = {}) {
 }
 
 test('--help of every command exits 0 and shows options and examples', () => {
-  for (const cmd of ['train', 'eval', 'doctor']) {
+  for (const cmd of ['train', 'eval', 'ptq', 'qat', 'doctor']) {
     const r = lowbit([cmd, '--help']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Usage: lowbit/);

@@ -26,7 +26,7 @@ export const OPTIMIZER_OPTIONS = {
 } as const;
 
 /** Builds the optimizer from the common flags; groups let quantizer parameters get their own settings. */
-export function makeOptimizer(o: ParsedOptions, params: Tensor[]): Optimizer {
+export function makeOptimizer(o: ParsedOptions, params: Tensor[] | { params: Tensor[]; weightDecay?: number }[]): Optimizer {
   const lr = numberOption(o, 'lr', 0);
   const weightDecay = numberOption(o, 'weight-decay', 0);
   switch (o.optimizer) {
