@@ -23,15 +23,17 @@
  * solvers disagree on (float32 loop against float64 Gram sums: a few near-tie flips are expected).
  * Results go to bench/results/gpfq.json (written atomically).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Generator, blasInUse, buildInfo, eye, getNumThreads, randn, scope, zeros, type Tensor } from '../src/tensor/index.ts';
 import { GramAccumulator, alphabetFor, gpfqFast, gpfqReference } from '../src/ptq/index.ts';
+import { ContentionGuard } from './lib/contention.ts';
+import { gitCommit } from './lib/git.ts';
+import { machineInfo } from './lib/machine.ts';
+import { writeJsonAtomic } from './lib/write-json.ts';
 
 type Solver = 'reference' | 'fast' | 'fast-f32';
 
@@ -91,50 +93,9 @@ function forEachBatch(data: LayerData, fn: (x: Tensor, xTilde: Tensor) => void):
 }
 
 // ---------------------------------------------------------------------------- contention guard
-const CONTENDED = 0.1;
-const QUIET_BUDGET_MS = 60_000;
-let quietWaitedMs = 0;
-
-/** [busy, total] jiffies over all CPUs, or null without /proc. */
-function machineJiffies(): [number, number] | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return [total - f[3] - f[4], total];
-  } catch {
-    return null;
-  }
-}
-
-function ownJiffies(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
-
-/** Runs fn, returning its value and the share of the machine's CPU that other processes used meanwhile. */
-function othersShareDuring<T>(fn: () => T): { value: T; othersShare: number | null } {
-  const m0 = machineJiffies();
-  const p0 = ownJiffies();
-  const value = fn();
-  const m1 = machineJiffies();
-  const p1 = ownJiffies();
-  if (m0 === null || m1 === null) return { value, othersShare: null };
-  const total = m1[1] - m0[1];
-  return { value, othersShare: total > 0 ? Math.max(0, m1[0] - m0[0] - (p1 - p0)) / total : 0 };
-}
-
-function waitForQuiet(): void {
-  while (quietWaitedMs < QUIET_BUDGET_MS) {
-    const { othersShare } = othersShareDuring(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250));
-    quietWaitedMs += 250;
-    if (othersShare === null || othersShare <= CONTENDED) return;
-  }
-}
+// Each child waits (60 s at most in all) until other processes use at most 10% of the machine before a
+// run, and reports the share they used during the kept run; no re-runs (--repeats keeps the best).
+const guard = new ContentionGuard({ maxOthersShare: 0.1, quietBudgetMs: 60_000 });
 
 // ------------------------------------------------------------------------------------------ child
 interface ChildReport {
@@ -177,8 +138,8 @@ function runChild(solver: Solver): ChildReport {
     });
     rssAfterData = maxRssMiB();
     for (let r = 0; r < REPEATS; r++) {
-      waitForQuiet();
-      const { value, othersShare } = othersShareDuring(() =>
+      guard.waitForQuietSync();
+      const { value, othersShare } = guard.othersShareDuringSync(() =>
         scope(() => {
           const t0 = performance.now();
           const result = gpfqReference(data.weight, x, xTilde, alphabet);
@@ -197,8 +158,8 @@ function runChild(solver: Solver): ChildReport {
         for (const t of [data.weight, data.mix, data.bias]) t.dispose();
         data = layerData(); // the same rows again
       }
-      waitForQuiet();
-      const { value, othersShare } = othersShareDuring(() =>
+      guard.waitForQuietSync();
+      const { value, othersShare } = guard.othersShareDuringSync(() =>
         scope(() => {
           const acc = new GramAccumulator(N0, { productDtype: solver === 'fast' ? 'float64' : 'float32' });
           let gramMs = 0;
@@ -270,23 +231,6 @@ function spawnChild(solver: Solver, threads: number): ChildReport {
   return JSON.parse(last) as ChildReport;
 }
 
-function gitInfo(): { commit: string | null; dirty: boolean | null } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: here, encoding: 'utf8' }).trim().length > 0;
-    return { commit, dirty };
-  } catch {
-    return { commit: null, dirty: null };
-  }
-}
-
-function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
 function main(): void {
   if (args.child) {
     process.stdout.write(`${JSON.stringify(runChild(args.child as Solver))}\n`);
@@ -312,8 +256,8 @@ function main(): void {
   const result = {
     benchmark: 'bench/gpfq',
     date: new Date().toISOString(),
-    ...gitInfo(),
-    machine: { cpuModel: cpus()[0]?.model ?? 'unknown', cores: cpus().length, os: `${platform()} ${release()}` },
+    ...gitCommit(),
+    machine: machineInfo(),
     node: process.version,
     libtorch: buildInfo().torchVersion,
     blas: blasInUse(),
@@ -330,7 +274,7 @@ function main(): void {
     durationS: (performance.now() - started) / 1000,
   };
   const out = args.out ?? join(here, 'results', 'gpfq.json');
-  writeAtomically(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeJsonAtomic(out, result);
   const f = (x: number) => x.toFixed(3);
   console.log(`GPFQ layer m=${M} N0=${N0} N1=${N1} b=${BITS}, ${threads} threads, ${result.blas}`);
   console.log(`  peak RSS before any data ${ref.rssBaselineMiB.toFixed(0)} MiB; reference with X and X~ loaded ${ref.rssAfterDataMiB.toFixed(0)} MiB`);

@@ -2,7 +2,7 @@
  * Issue 3's benchmark: lowbit against PyTorch on the ops that dominate ResNet-20 training on CIFAR-10,
  * measured in the same run.
  *
- *   npm run bench:ops [-- --threads N] [--seconds S] [--only SUBSTRING] [--same-malloc]
+ *   npm run bench:ops [-- --threads N] [--seconds S] [--only SUBSTRING] [--same-malloc] [--out FILE]
  *
  * Cases: conv2d forward+backward at ResNet-20's layer shapes (batch 64, NCHW and channels-last), a
  * 1024^3 float32 matmul, and one basic block (conv-bn-relu-conv-bn + identity, relu) forward+backward
@@ -14,9 +14,8 @@
  * Reported: the median ms per step on each side and ratio = PyTorch ms / lowbit ms, so 1.0 is parity and
  * >= 0.95 means lowbit is at least 95% as fast. Results go to bench/results/ops.json.
  */
-import { execFileSync, spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, platform, release } from 'node:os';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -25,8 +24,6 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LowbitError } from '../src/errors.ts';
 import {
-  blasInUse,
-  buildInfo,
   F,
   getNumThreads,
   mallocSettings,
@@ -39,6 +36,12 @@ import {
   zeros,
   type MemoryFormat,
 } from '../src/tensor/index.ts';
+import { ContentionGuard, type Guarded } from './lib/contention.ts';
+import { gitCommit } from './lib/git.ts';
+import { describeMalloc as describeLowbitMalloc, lowbitInfo, machineInfo } from './lib/machine.ts';
+import { median, summarize, type Summary } from './lib/stats.ts';
+import { findTorchPython } from './lib/torch-python.ts';
+import { writeJsonAtomic } from './lib/write-json.ts';
 
 type Format = Extract<MemoryFormat, 'contiguous' | 'channelsLast'>;
 
@@ -185,33 +188,6 @@ interface TorchInfo {
   mkldnn: boolean;
 }
 
-function torchImports(python: string): boolean {
-  return spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-}
-
-/**
- * A python3 that can import torch. `python3` on PATH may be a pyenv or venv interpreter that does not
- * see Debian's dist-packages, so /usr/bin/python3 is tried too; when neither has torch, Debian's
- * python3-torch is installed with apt-get. Returns null (and says why) when that fails.
- */
-function findTorchPython(): { python: string | null; note: string } {
-  const candidates = [...new Set([process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p))];
-  const found = () => candidates.find(torchImports) ?? null;
-  let python = found();
-  if (python) return { python, note: '' };
-  console.log(`PyTorch is not importable by ${candidates.join(' or ')}: installing Debian's python3-torch (apt-get install -y python3-torch)...`);
-  let apt = spawnSync('apt-get', ['install', '-y', 'python3-torch'], { stdio: 'inherit' });
-  if (apt.status !== 0) {
-    console.log('apt-get install failed; running apt-get update and trying once more...');
-    spawnSync('apt-get', ['update'], { stdio: 'inherit' });
-    apt = spawnSync('apt-get', ['install', '-y', 'python3-torch'], { stdio: 'inherit' });
-  }
-  python = found();
-  if (python) return { python, note: 'installed python3-torch with apt-get' };
-  const why = apt.error ? apt.error.message : `apt-get exited with status ${apt.status}`;
-  return { python: null, note: `PyTorch column skipped: python3-torch could not be installed (${why}; run as root or install it by hand)` };
-}
-
 class TorchSide {
   private readonly lines: AsyncIterator<string>;
 
@@ -258,112 +234,13 @@ class TorchSide {
 }
 
 // ------------------------------------------------------------------------------- contention guard
-// On a small shared machine, another process taking one of the cores does not slow a 2-thread ATen op
-// by half: OpenMP's spinning barriers wait for the descheduled thread, and steps become 5-20x slower.
-// Interleaving cannot fix that, so every timed block is checked: /proc/stat says how much CPU the whole
-// machine used during the block, /proc/<pid>/stat how much this benchmark used (node and python); the
-// rest is other work. Before each block the benchmark waits (up to QUIET_BUDGET_MS over the whole run)
-// until others use at most CONTENDED of the machine; a block during which they used more anyway is run
-// again, up to RETRIES times, and the least disturbed attempt is kept. A machine that never goes quiet
-// still gets a result, with the case marked.
-const CONTENDED = 0.1;
-const RETRIES = 3;
-const QUIET_BUDGET_MS = 120_000;
-const QUIET_PROBE_MS = 250;
-let quietWaitedMs = 0;
+// Every timed block runs under the guard (bench/lib/contention.ts): it starts when other processes use
+// at most 10% of the machine and is re-run up to 3 times if they took more, within 120 s of waiting in all.
+const guard = new ContentionGuard({ maxOthersShare: 0.1, retries: 3, quietBudgetMs: 120_000 });
+const CONTENDED = guard.maxOthersShare;
+const RETRIES = guard.retries;
 
-/** Jiffies: [busy, total] over all CPUs, or null without /proc. */
-function machineJiffies(): [number, number] | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    // user nice system idle iowait irq softirq steal (guest time is already inside user)
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return [total - f[3] - f[4], total];
-  } catch {
-    return null;
-  }
-}
-
-/** Jiffies of CPU (user + system, all threads) used by the given processes. */
-function processJiffies(pids: number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3, state
-      sum += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // The process is gone; what it used is no longer counted, which can only overstate contention.
-    }
-  }
-  return sum;
-}
-
-interface GuardedBlock {
-  ms: number[];
-  /** Share of the machine's CPU time used by other processes during the kept attempt (null without /proc). */
-  othersShare: number | null;
-  attempts: number;
-}
-
-/** Runs fn and measures the share of the machine's CPU that processes other than ownPids used meanwhile. */
-async function othersShareDuring<T>(fn: () => T | Promise<T>, ownPids: number[]): Promise<{ value: T; othersShare: number | null }> {
-  const m0 = machineJiffies();
-  const p0 = processJiffies(ownPids);
-  const value = await fn();
-  const m1 = machineJiffies();
-  const p1 = processJiffies(ownPids);
-  if (m0 === null || m1 === null) return { value, othersShare: null };
-  const total = m1[1] - m0[1];
-  return { value, othersShare: total > 0 ? Math.max(0, m1[0] - m0[0] - (p1 - p0)) / total : 0 };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitForQuiet(ownPids: number[]): Promise<void> {
-  while (quietWaitedMs < QUIET_BUDGET_MS) {
-    const { othersShare } = await othersShareDuring(() => sleep(QUIET_PROBE_MS), ownPids);
-    quietWaitedMs += QUIET_PROBE_MS;
-    if (othersShare === null || othersShare <= CONTENDED) return;
-  }
-}
-
-async function guardedBlock(run: () => number[] | Promise<number[]>, ownPids: number[]): Promise<GuardedBlock> {
-  let best: GuardedBlock | null = null;
-  for (let attempt = 1; ; attempt++) {
-    await waitForQuiet(ownPids);
-    const { value: ms, othersShare } = await othersShareDuring(run, ownPids);
-    if (othersShare === null) return { ms, othersShare, attempts: attempt };
-    if (best === null || othersShare < best.othersShare!) best = { ms, othersShare, attempts: attempt };
-    else best.attempts = attempt;
-    if (othersShare <= CONTENDED || attempt > RETRIES) return best;
-  }
-}
-
-// ------------------------------------------------------------------------------------- statistics
-interface Summary {
-  medianMs: number;
-  /** The median of each interleaved block, in run order: drift or a disturbed block shows here. */
-  blockMediansMs?: number[];
-  p25Ms: number;
-  p75Ms: number;
-  minMs: number;
-  reps: number;
-}
-
-function quantile(sorted: number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-function summarize(ms: number[]): Summary {
-  const s = [...ms].sort((a, b) => a - b);
-  return { medianMs: quantile(s, 0.5), p25Ms: quantile(s, 0.25), p75Ms: quantile(s, 0.75), minMs: s[0], reps: s.length };
-}
-
-const median = (ms: number[]): number => summarize(ms).medianMs;
+type GuardedBlock = Guarded<number[]>;
 
 // ------------------------------------------------------------------------------------------- main
 interface CaseResult {
@@ -396,29 +273,14 @@ function contentionOf(blocks: GuardedBlock[]): Contention {
   };
 }
 
-function gitCommit(): { commit: string; dirty: boolean | null } {
-  try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
-    return { commit, dirty };
-  } catch {
-    return { commit: 'unknown (not a git checkout)', dirty: null };
-  }
-}
-
-function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
-  renameSync(tmp, path);
-}
-
 interface Options {
   threads: number;
   seconds: number;
   only: string | undefined;
   /** Give the PyTorch process lowbit's malloc settings too (through glibc's MALLOC_* variables). */
   sameMalloc: boolean;
+  /** Results file; default bench/results/ops[-same-malloc][-partial].json. */
+  out: string | undefined;
 }
 
 function parseOptions(): Options {
@@ -427,6 +289,7 @@ function parseOptions(): Options {
       threads: { type: 'string' },
       seconds: { type: 'string' },
       only: { type: 'string' },
+      out: { type: 'string' },
       'same-malloc': { type: 'boolean', default: false },
     },
   });
@@ -436,7 +299,7 @@ function parseOptions(): Options {
     throw new LowbitError(`bench/ops: --threads must be a positive integer, got '${values.threads}'`);
   }
   if (!(seconds > 0)) throw new LowbitError(`bench/ops: --seconds must be a positive number, got '${values.seconds}'`);
-  return { threads, seconds, only: values.only, sameMalloc: values['same-malloc'] ?? false };
+  return { threads, seconds, only: values.only, sameMalloc: values['same-malloc'] ?? false, out: values.out };
 }
 
 const describeMalloc = (env: NodeJS.ProcessEnv): string =>
@@ -448,7 +311,7 @@ const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.toFixed(2));
 const cell = (s: Summary): string => `${fmt(s.medianMs)} ±${Math.round((50 * (s.p75Ms - s.p25Ms)) / s.medianMs)}%`;
 
 async function main(): Promise<void> {
-  const { threads, seconds, only, sameMalloc } = parseOptions();
+  const { threads, seconds, only, sameMalloc, out: outOption } = parseOptions();
   const cases = only === undefined ? CASES : CASES.filter((c) => c.name.includes(only));
   if (cases.length === 0) throw new LowbitError(`bench/ops: --only '${only}' matches no case; case names:\n${CASES.map((c) => c.name).join('\n')}`);
   const started = performance.now();
@@ -496,20 +359,20 @@ async function main(): Promise<void> {
     const ownPids = torch ? [process.pid, torch.side.pid] : [process.pid];
     const lowbitBlocks: GuardedBlock[] = [];
     const torchBlocks: GuardedBlock[] = [];
-    const lowbitBlock = async () => lowbitBlocks.push(await guardedBlock(() => timeLowbit(lowbitCase, perBlock), ownPids));
+    const lowbitBlock = async () => lowbitBlocks.push(await guard.guarded(() => timeLowbit(lowbitCase, perBlock), ownPids));
     for (let b = 0; b < BLOCKS; b++) {
       // Alternate which side goes first so a slow drift in machine load does not favour either.
       if (b % 2 === 0) await lowbitBlock();
-      if (torch) torchBlocks.push(await guardedBlock(() => torch.side.time(spec.name, perBlock), ownPids));
+      if (torch) torchBlocks.push(await guard.guarded(() => torch.side.time(spec.name, perBlock), ownPids));
       if (b % 2 === 1) await lowbitBlock();
     }
     lowbitCase.dispose();
     await torch?.side.drop(spec.name);
-    const lowbitMs = lowbitBlocks.flatMap((b) => b.ms);
-    const torchMs = torchBlocks.flatMap((b) => b.ms);
+    const lowbitMs = lowbitBlocks.flatMap((b) => b.value);
+    const torchMs = torchBlocks.flatMap((b) => b.value);
     const contention = contentionOf([...lowbitBlocks, ...torchBlocks]);
 
-    const blockMedians = (blocks: GuardedBlock[]) => blocks.map((b) => Number(median(b.ms).toFixed(3)));
+    const blockMedians = (blocks: GuardedBlock[]) => blocks.map((b) => Number(median(b.value).toFixed(3)));
     const lowbit = { ...summarize(lowbitMs), blockMediansMs: blockMedians(lowbitBlocks) };
     const pytorch = torch ? { ...summarize(torchMs), blockMediansMs: blockMedians(torchBlocks) } : null;
     const result: CaseResult = {
@@ -553,14 +416,13 @@ async function main(): Promise<void> {
       `others use <= ${100 * CONTENDED}% and are re-run up to ${RETRIES} times if they took more; '!' marks a case where a kept block stayed above (unreliable).`,
   );
 
-  const info = buildInfo();
-  const blas = blasInUse();
-  const mallocNote = malloc.tuned
-    ? `malloc mmap/trim thresholds ${malloc.mmapThresholdBytes! / 2 ** 20}/${(malloc.trimThresholdBytes ?? 0) / 2 ** 20} MiB`
-    : "glibc's default malloc";
-  const { commit, dirty } = gitCommit();
-  const cpuList = cpus();
-  console.log(`\nlowbit:  libtorch ${info.torchVersion} (headers' TORCH_VERSION), BLAS ${blas}, oneDNN ${info.mkldnn ? 'on' : 'off'}, ${getNumThreads()} threads, ${mallocNote}`);
+  const lowbitBuild = lowbitInfo();
+  const mallocNote = describeLowbitMalloc(malloc);
+  const git = gitCommit();
+  const commit = git.commit ?? 'unknown (not a git checkout)';
+  const dirty = git.dirty;
+  const machine = machineInfo();
+  console.log(`\nlowbit:  libtorch ${lowbitBuild.libtorch} (headers' TORCH_VERSION), BLAS ${lowbitBuild.blas}, oneDNN ${lowbitBuild.mkldnn ? 'on' : 'off'}, ${lowbitBuild.threads} threads, ${mallocNote}`);
   if (torch) {
     const t = torch.info;
     console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${torchMalloc}`);
@@ -568,25 +430,25 @@ async function main(): Promise<void> {
     console.log(`PyTorch: not run. ${torchNote}`);
   }
   const totalS = (performance.now() - started) / 1000;
-  console.log(`machine: ${cpuList[0]?.model ?? 'unknown'} x ${cpuList.length}, node ${process.version}, commit ${commit}${dirty ? ' (dirty)' : ''}; ${totalS.toFixed(0)} s`);
+  console.log(`machine: ${machine.cpuModel} x ${machine.cores}, node ${process.version}, commit ${commit}${dirty ? ' (dirty)' : ''}; ${totalS.toFixed(0)} s`);
 
   // A --same-malloc or --only run gets its own file, so it does not replace the full default run.
   const file = `ops${sameMalloc ? '-same-malloc' : ''}${only !== undefined ? '-partial' : ''}.json`;
-  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', file);
+  const out = outOption ?? join(dirname(fileURLToPath(import.meta.url)), 'results', file);
   writeJsonAtomic(out, {
     benchmark: 'bench/ops',
     date: new Date().toISOString(),
     commit,
     dirty,
-    machine: { cpuModel: cpuList[0]?.model ?? 'unknown', cores: cpuList.length, os: `${platform()} ${release()}` },
+    machine,
     node: process.version,
     threads,
     options: { sameMalloc, only: only ?? null, seconds },
     warmup: WARMUP,
     blocksPerSide: BLOCKS,
-    contentionGuard: { maxOthersShare: CONTENDED, retries: RETRIES, quietWaitedS: quietWaitedMs / 1000 },
+    contentionGuard: { maxOthersShare: CONTENDED, retries: RETRIES, quietWaitedS: guard.quietWaitedMs / 1000 },
     ratioDefinition,
-    lowbit: { libtorch: info.torchVersion, blas, mkldnn: info.mkldnn, threads: getNumThreads(), malloc },
+    lowbit: lowbitBuild,
     pytorch: torch ? { ...torch.info, malloc: torchMalloc } : { skipped: torchNote },
     durationS: totalS,
     cases: results,

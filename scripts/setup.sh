@@ -16,6 +16,9 @@ have_pkg dataset-fashion-mnist || need+=(dataset-fashion-mnist)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+# The report test renders the HTML report in headless Chromium (with a font, so the text shows).
+command -v chromium >/dev/null || need+=(chromium)
+have_pkg fonts-dejavu-core || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

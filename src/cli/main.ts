@@ -4,10 +4,12 @@ import { trainCommand } from './commands/train.ts';
 import { evalCommand } from './commands/eval.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { ptqCommand } from './commands/ptq.ts';
+import { exportCommand } from './commands/export.ts';
 import { demoCommand } from './commands/demo.ts';
+import { reportCommand } from './commands/report.ts';
 import { qatCommand } from './commands/qat.ts';
 
-const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, doctorCommand];
+const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, exportCommand, reportCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

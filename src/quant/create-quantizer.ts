@@ -1,5 +1,6 @@
 /** Quantizer modules from the plain specs of a QuantConfig. */
 import { DorefaActQuantizer, DorefaWeightQuantizer } from './dorefa.ts';
+import { FixedGridQuantizer } from './fixed-grid.ts';
 import { LsqQuantizer } from './lsq.ts';
 import { PactQuantizer } from './pact.ts';
 import { validateActSpec, validateWeightSpec, type ActQuantSpec, type WeightQuantSpec } from './quant-config.ts';
@@ -20,6 +21,10 @@ export function createWeightQuantizer(spec: WeightQuantSpec, channels: number): 
       return new SawbQuantizer({ bits: s.bits });
     case 'dorefa':
       return new DorefaWeightQuantizer({ bits: s.bits });
+    case 'fixed': {
+      const k = 2 ** (s.bits - 1);
+      return new FixedGridQuantizer({ bits: s.bits, qMin: -k, qMax: s.grid === 'reference' ? k : k - 1, ...perChannel });
+    }
   }
 }
 

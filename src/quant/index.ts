@@ -17,6 +17,7 @@ export {
   type RangeOptions,
 } from './range-estimators.ts';
 export { UniformQuantizer, type UniformQuantizerOptions } from './uniform-quantizer.ts';
+export { FixedGridQuantizer, type FixedGridQuantizerOptions } from './fixed-grid.ts';
 export { PactQuantizer, DEFAULT_PACT_ALPHA, type PactQuantizerOptions } from './pact.ts';
 export { LsqQuantizer, type LsqQuantizerOptions } from './lsq.ts';
 export { SawbQuantizer, SAWB_COEFFICIENTS, SAWB_BITS } from './sawb.ts';
@@ -27,6 +28,7 @@ export {
   validateActSpec,
   layerQuantSpec,
   WEIGHT_QUANT_KINDS,
+  TRAINABLE_WEIGHT_QUANT_KINDS,
   ACT_QUANT_KINDS,
   DEFAULT_FIRST_LAST,
   type QuantConfig,

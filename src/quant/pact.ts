@@ -11,7 +11,7 @@
  * The default alpha init is 1.0 (the measured anchor for this project, not the paper's 10).
  */
 import { LowbitError } from '../errors.ts';
-import { full, isGradEnabled, noGrad, scope, where, type Tensor } from '../tensor/index.ts';
+import { F, full, isGradEnabled, noGrad, scope, where, type Tensor } from '../tensor/index.ts';
 import { Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 export const DEFAULT_PACT_ALPHA = 1.0;
@@ -41,6 +41,14 @@ export class PactQuantizer extends Quantizer {
   }
 
   forward(x: Tensor): Tensor {
+    // The fused native op computes the same values and gradients in two passes over the data instead
+    // of a dozen (bench/qat-throughput); the op-by-op form below is the reference it is tested against.
+    if (x.dtype === 'float32' && this.alpha.dtype === 'float32') return F.pactFakeQuant(x, this.alpha, this.n);
+    return this.forwardByOps(x);
+  }
+
+  /** PACT op by op: eq. 1-3 with where() so the gradients are exactly PACT's. */
+  forwardByOps(x: Tensor): Tensor {
     return scope(() => {
       // clip written with where() so the gradients are exactly PACT's: x gets 1 on [0, alpha), alpha gets
       // 1 where x >= alpha (clamp would also pass the x-gradient at x == alpha).

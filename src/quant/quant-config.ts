@@ -13,16 +13,24 @@ import { LowbitError } from '../errors.ts';
 import { RANGE_METHODS, type RangeMethod } from './range-estimators.ts';
 import { SAWB_BITS } from './sawb.ts';
 
-export type WeightQuantKind = 'uniform' | 'lsq' | 'sawb' | 'dorefa';
+/** 'fixed': a frozen grid from post-training quantization (its steps come from the state dict). */
+export type WeightQuantKind = 'uniform' | 'lsq' | 'sawb' | 'dorefa' | 'fixed';
 export type ActQuantKind = 'uniform' | 'pact' | 'lsq' | 'dorefa';
-export const WEIGHT_QUANT_KINDS: readonly WeightQuantKind[] = ['uniform', 'lsq', 'sawb', 'dorefa'];
+export const WEIGHT_QUANT_KINDS: readonly WeightQuantKind[] = ['uniform', 'lsq', 'sawb', 'dorefa', 'fixed'];
+/** The weight quantizers that set their own grid (what fake-quant training chooses from). */
+export const TRAINABLE_WEIGHT_QUANT_KINDS: readonly WeightQuantKind[] = ['uniform', 'lsq', 'sawb', 'dorefa'];
 export const ACT_QUANT_KINDS: readonly ActQuantKind[] = ['uniform', 'pact', 'lsq', 'dorefa'];
 
 export interface WeightQuantSpec {
   kind: WeightQuantKind;
   bits: number;
-  /** uniform, lsq: one scale per output channel. Default false. */
+  /** uniform, lsq, fixed: one scale per output channel. Default false. */
   perChannel?: boolean;
+  /**
+   * fixed: the integer code range. 'signed' (default): b-bit two's complement; 'reference': GPFQ's
+   * 2^b + 1 levels [-2^(b-1), 2^(b-1)] (see src/ptq/alphabet.ts).
+   */
+  grid?: 'signed' | 'reference';
   /** uniform: how the clip range is chosen. Default 'minmax'. */
   range?: RangeMethod;
   /** uniform with range 'percentile': the quantile of |w|, in (0, 1]. */
@@ -91,6 +99,7 @@ const WEIGHT_FIELDS: Record<WeightQuantKind, readonly string[]> = {
   lsq: ['perChannel'],
   sawb: [],
   dorefa: [],
+  fixed: ['perChannel', 'grid'],
 };
 const ACT_FIELDS: Record<ActQuantKind, readonly string[]> = {
   uniform: ['range', 'percentile', 'mseGrid', 'momentum'],
@@ -138,6 +147,7 @@ export function validateWeightSpec(spec: unknown, where = 'weight'): WeightQuant
     throw new LowbitError(`${where}.bits: SAWB coefficients exist for ${SAWB_BITS.join(', ')} bits only, got ${String(s.bits)}`);
   }
   if (s.perChannel !== undefined && typeof s.perChannel !== 'boolean') throw new LowbitError(`${where}.perChannel: must be true or false`);
+  if (s.grid !== undefined && s.grid !== 'signed' && s.grid !== 'reference') throw new LowbitError(`${where}.grid: must be 'signed' or 'reference', got ${JSON.stringify(s.grid)}`);
   return s as unknown as WeightQuantSpec;
 }
 

@@ -14,7 +14,7 @@ import { LowbitError } from '../errors.ts';
 import { Module } from '../nn/index.ts';
 import { noGrad, type DType, type Tensor } from '../tensor/index.ts';
 
-export type QuantizerKind = 'uniform' | 'pact' | 'lsq' | 'sawb' | 'dorefa';
+export type QuantizerKind = 'uniform' | 'pact' | 'lsq' | 'sawb' | 'dorefa' | 'fixed';
 
 /**
  * A quantized tensor as integers plus the numbers that turn them back into reals:

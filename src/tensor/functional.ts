@@ -84,6 +84,14 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions): Tensor {
   );
 }
 
+/**
+ * PACT fake-quantization in one native pass with its own backward (native/src/fused-quant.cc):
+ * round(clamp(clip(x, 0, alpha) / s, 0, levels)) * s with s = alpha / levels; gradient 1 to x on
+ * [0, alpha), and to alpha the sum of the output gradient where x >= alpha. float32 x, one-element alpha.
+ */
+export function pactFakeQuant(x: Tensor, alpha: Tensor, levels: number): Tensor {
+  return new Tensor(native.pactFakeQuant(x.handle, alpha.handle, levels));
+}
 export function relu(x: Tensor): Tensor {
   return x.relu();
 }

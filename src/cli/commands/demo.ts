@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, type ModelConfig } from '../../models/index.ts';
 import type { PtqConfig } from '../../ptq/index.ts';
 import { Generator, manualSeed } from '../../tensor/index.ts';
+import { writeReport } from '../../report/index.ts';
 import { RunDir } from '../../train/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { intOption, type Command } from '../command.ts';
@@ -12,32 +13,6 @@ import { makeOptimizer, runTraining } from './train.ts';
 
 const BITS = [8, 4, 3, 2];
 const METHODS: PtqConfig['method'][] = ['rtn', 'gpfq'];
-
-function markdownReport(model: string, floatAccuracy: number, runs: PtqRunResult[], trainInfo: string): string {
-  const pct = (x: number) => (100 * x).toFixed(2);
-  const lines = [
-    `# lowbit demo: post-training quantization of ${model} on Fashion-MNIST`,
-    '',
-    trainInfo,
-    '',
-    `Float test accuracy: **${pct(floatAccuracy)}%**. Weights quantized to b bits (2^b levels, one step per layer),`,
-    'first and last layer at 8 bits, activations float; calibration on training images.',
-    '',
-    '| bits | RTN accuracy | RTN drop (pp) | GPFQ accuracy | GPFQ drop (pp) |',
-    '|---:|---:|---:|---:|---:|',
-  ];
-  for (const b of BITS) {
-    const r = runs.find((x) => x.method === 'rtn' && x.wbits === b)!;
-    const g = runs.find((x) => x.method === 'gpfq' && x.wbits === b)!;
-    lines.push(`| ${b} | ${pct(r.quantizedAccuracy)}% | ${pct(r.drop)} | ${pct(g.quantizedAccuracy)}% | ${pct(g.drop)} |`);
-  }
-  lines.push('', '## Per-layer relative output error ||XW - X~Q|| / ||XW|| at 2 bits', '', '| layer | bits | RTN | GPFQ |', '|---|---:|---:|---:|');
-  const r2 = runs.find((x) => x.method === 'rtn' && x.wbits === 2)!;
-  const g2 = runs.find((x) => x.method === 'gpfq' && x.wbits === 2)!;
-  r2.layers.forEach((l, i) => lines.push(`| ${l.name} | ${l.bits} | ${pct(l.relativeError)}% | ${pct(g2.layers[i].relativeError)}% |`));
-  lines.push('');
-  return lines.join('\n');
-}
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -85,10 +60,20 @@ export const demoCommand: Command = {
         runs.push(r);
       }
     }
+    const calibrationSize = calibration.shape[0];
     calibration.dispose();
-    const report = markdownReport(modelName, floatAccuracy ?? NaN, runs, trainInfo);
-    writeFileAtomic(join(out, 'report.md'), report);
     writeFileAtomic(join(out, 'result.json'), JSON.stringify({ model: modelName, floatAccuracy, runs }, null, 2) + '\n');
-    output(o, { report: join(out, 'report.md'), floatAccuracy, runs: runs.map(({ layers: _l, ...r }) => r) }, `${report}\nreport written to ${join(out, 'report.md')}`);
+    const report = writeReport(out, {
+      title: `lowbit demo: post-training quantization of ${modelName} on Fashion-MNIST`,
+      notes: [
+        trainInfo,
+        `Weights quantized to b bits (2^b levels, one step per layer), first and last layer at 8 bits, activations float; calibration on ${calibrationSize} training images.`,
+      ],
+    });
+    output(
+      o,
+      { report: report.markdown, html: report.html, floatAccuracy, runs: runs.map(({ layers: _l, ...r }) => r) },
+      `${readFileSync(report.markdown, 'utf8')}\nreport written to ${report.markdown} and ${report.html}`,
+    );
   },
 };

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { DataLoader, loadDataset } from '../../data/index.ts';
+import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
 import { saveSafetensors } from '../../nn/index.ts';
 import { quantizeNetwork, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
 import { keep, manualSeed, type Tensor } from '../../tensor/index.ts';
@@ -39,10 +40,12 @@ export interface PtqRunResult {
 }
 
 /** Quantizes a float checkpoint and evaluates it; writes the run directory. Shared by ptq and demo. */
-export function runPtq(args: { checkpoint: string; config: PtqConfig; calibration: Tensor; runDir: RunDir; datasetOptions: ParsedOptions; floatAccuracy?: number }): PtqRunResult {
+export function runPtq(args: { checkpoint: string; config: PtqConfig; calibration: Tensor; runDir: RunDir; datasetOptions: ParsedOptions; floatAccuracy?: number; onnx?: boolean }): PtqRunResult {
   const { checkpoint, config, calibration, runDir } = args;
-  const analog = loadCheckpoint(checkpoint);
-  const copy = loadCheckpoint(checkpoint);
+  // onnx: `checkpoint` is an ONNX file, imported as a lowbit model (src/export); the result is written as low-bit ONNX.
+  const load = args.onnx ? loadOnnxForPtq : loadCheckpoint;
+  const analog = load(checkpoint);
+  const copy = load(checkpoint);
   const test = new DataLoader(loadDataset(datasetName(args.datasetOptions), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
   const floatAccuracy = args.floatAccuracy ?? evaluate(analog.model, test).accuracy;
   const t0 = performance.now();
@@ -54,7 +57,8 @@ export function runPtq(args: { checkpoint: string; config: PtqConfig; calibratio
   progress.bar?.finish();
   const seconds = (performance.now() - t0) / 1000;
   const quantizedAccuracy = evaluate(copy.model, test).accuracy;
-  saveCheckpoint(runDir.file('model.safetensors'), copy.model, copy.modelConfig, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
+  if (args.onnx) savePtqOnnx(runDir.file('model.onnx'), copy.model as ReturnType<typeof loadOnnxForPtq>['model'], reports, config);
+  else saveCheckpoint(runDir.file('model.safetensors'), copy.model, copy.modelConfig, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
   const codes = new Map<string, Tensor>();
   for (const r of reports) {
     codes.set(`${r.name}.weight_codes`, r.codes);
@@ -80,13 +84,15 @@ export function runPtq(args: { checkpoint: string; config: PtqConfig; calibratio
 export const ptqCommand: Command = {
   name: 'ptq',
   summary: 'post-training quantization of a float checkpoint (GPFQ or round-to-nearest)',
-  usage: 'lowbit ptq --checkpoint PATH [--method gpfq|rtn] [--wbits N] [--calib N] [--solver fast|reference] [--out DIR]',
+  usage: 'lowbit ptq (--checkpoint PATH | --onnx FILE) [--method gpfq|rtn] [--wbits N] [--calib N] [--solver fast|reference] [--out DIR]',
   examples: [
     'lowbit ptq --checkpoint runs/r20/model.safetensors --method gpfq --wbits 4 --calib 2048',
     'lowbit ptq --checkpoint runs/mlp/model.safetensors --method rtn --wbits 3 --json',
+    'lowbit ptq --onnx trained-elsewhere.onnx --wbits 2 --out runs/ptq-onnx   # writes runs/ptq-onnx/model.onnx',
   ],
   options: {
     checkpoint: { type: 'string', short: 'c', metavar: 'PATH', description: 'float model.safetensors written by lowbit train' },
+    onnx: { type: 'string', metavar: 'FILE', description: 'an ONNX model (NCHW float input) to quantize instead of --checkpoint; the result is model.onnx with integer weights' },
     method: { type: 'string', default: 'gpfq', choices: ['gpfq', 'rtn'], description: 'quantization method' },
     wbits: { type: 'string', default: '4', metavar: 'N', description: 'weight bits of the inner layers (2..8)' },
     'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
@@ -99,7 +105,8 @@ export const ptqCommand: Command = {
     out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>)' },
   },
   run(o) {
-    const checkpoint = stringOption(o, 'checkpoint');
+    const onnx = typeof o.onnx === 'string';
+    const checkpoint = onnx ? (o.onnx as string) : stringOption(o, 'checkpoint');
     const seed = intOption(o, 'seed', 0);
     manualSeed(seed);
     const config: PtqConfig = {
@@ -115,11 +122,11 @@ export const ptqCommand: Command = {
     runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, calib: intOption(o, 'calib', 1), seed });
     const calibration = calibrationSet(o, intOption(o, 'calib', 1), seed);
     info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images -> ${runDir.path}`);
-    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o });
+    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o, onnx });
     calibration.dispose();
     const human = [
       formatLayerTable(r.layers as LayerReport[]),
-      `${r.method} W${r.wbits}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, 'model.safetensors')}`,
+      `${r.method} W${r.wbits}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
     ].join('\n');
     output(o, r, human);
   },

@@ -3,7 +3,7 @@ import { complexity } from '../../models/index.ts';
 import type { Optimizer } from '../../optim/index.ts';
 import {
   ACT_QUANT_KINDS,
-  WEIGHT_QUANT_KINDS,
+  TRAINABLE_WEIGHT_QUANT_KINDS,
   nonQuantizerParameters,
   quantizeModel,
   quantizerParameters,
@@ -71,7 +71,7 @@ export const qatCommand: Command = {
     checkpoint: { type: 'string', short: 'c', metavar: 'FILE', description: 'float checkpoint to start from (lowbit train writes RUN_DIR/model.safetensors)' },
     wbits: { type: 'string', default: '2', metavar: 'N', description: 'weight bits of the body (2..8)' },
     abits: { type: 'string', default: '2', metavar: 'N', description: 'activation bits (2..8; 32 keeps activations float)' },
-    wq: { type: 'string', default: 'sawb', choices: WEIGHT_QUANT_KINDS, description: 'weight quantizer' },
+    wq: { type: 'string', default: 'sawb', choices: TRAINABLE_WEIGHT_QUANT_KINDS, description: 'weight quantizer' },
     aq: { type: 'string', default: 'pact', choices: ACT_QUANT_KINDS, description: 'activation quantizer' },
     'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (weights and the last layer input)' },
     'per-channel': { type: 'boolean', description: 'one weight scale per output channel (uniform, lsq)' },

@@ -1,0 +1,24 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { LowbitError } from '../../errors.ts';
+import { OnnxGraphModule } from './onnx-graph-module.ts';
+import { readOnnxModel } from './read-model.ts';
+
+/**
+ * An ONNX model as a lowbit Module (see OnnxGraphModule), from bytes. `source` names the file in
+ * messages. Any problem with the file is a LowbitError; unexpected failures of the decoder are
+ * wrapped so a bad file never escapes as a crash.
+ */
+export function importOnnx(bytes: Uint8Array, source = 'ONNX model'): OnnxGraphModule {
+  try {
+    const model = new OnnxGraphModule(readOnnxModel(bytes, source), source);
+    return model.eval();
+  } catch (err) {
+    if (err instanceof LowbitError) throw err;
+    throw new LowbitError(`${source}: cannot import the ONNX model: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function loadOnnx(path: string): OnnxGraphModule {
+  if (!existsSync(path)) throw new LowbitError(`ONNX file ${path} does not exist: check the path`);
+  return importOnnx(readFileSync(path), path);
+}

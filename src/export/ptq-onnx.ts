@@ -1,0 +1,27 @@
+/**
+ * The two ends of `lowbit ptq --onnx`: an ONNX file in as a lowbit model, and the quantized result out
+ * as low-bit ONNX built from the per-layer codes the PTQ run produced.
+ */
+import type { LayerReport, PtqConfig } from '../ptq/index.ts';
+import { codeRange } from '../ptq/index.ts';
+import type { Conv2d, Linear } from '../nn/index.ts';
+import { loadOnnx } from './import/import-onnx.ts';
+import type { OnnxGraphModule } from './import/onnx-graph-module.ts';
+import { saveOnnx, type OnnxExportResult } from './onnx/export-onnx.ts';
+import { fromPtqCodes, type LowBitWeight } from './onnx/low-bit-weight.ts';
+
+/** An ONNX model to quantize, shaped like a loaded checkpoint (its config names the source file). */
+export function loadOnnxForPtq(path: string): { model: OnnxGraphModule; modelConfig: Record<string, unknown> } {
+  const model = loadOnnx(path).toMemoryFormat_('channelsLast');
+  return { model, modelConfig: { name: 'onnx', source: path, inputShape: model.sampleShape() } };
+}
+
+/** Writes the PTQ result `model` (its weights already the dequantized codes) with integer weights. */
+export function savePtqOnnx(path: string, model: OnnxGraphModule, reports: LayerReport[], config: PtqConfig): OnnxExportResult {
+  const codes = new Map<string, LowBitWeight>();
+  for (const r of reports) {
+    const layer = model.getSubmodule(r.name) as Conv2d | Linear;
+    codes.set(r.name, fromPtqCodes(r.codes, r.scales, { ...codeRange(r.bits, config.convention ?? 'signed'), bits: r.bits }, layer.weight.shape, r.name));
+  }
+  return saveOnnx(path, model, { inputShape: model.sampleShape(), weightCodes: codes, docString: `lowbit ptq ${config.method} W${config.bits} of ${model.source}` });
+}

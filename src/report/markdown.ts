@@ -1,0 +1,117 @@
+/**
+ * The markdown summary of a report: the numbers as tables (accuracy per method and bit width,
+ * per-layer error, training epochs, NCE widths), readable in a terminal or on a code host.
+ */
+import { findPtqRun, methodLabel, ptqGroups, type PtqGroup, type RunCollection, type RunRecord } from './run-data.ts';
+
+export interface ReportText {
+  /** The page title; default 'lowbit report: <root>'. */
+  title?: string;
+  /** Paragraphs shown under the title (markdown-light: `code` and **bold** are kept as they are). */
+  notes?: string[];
+  /** The HTML page's file name, which the markdown points to; default report.html. */
+  htmlName?: string;
+}
+
+export const pct = (x: number | undefined): string => (x === undefined ? '–' : (100 * x).toFixed(2));
+
+function table(header: string[], align: ('l' | 'r')[], rows: string[][]): string[] {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return [`| ${header.map(cell).join(' | ')} |`, `|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)];
+}
+
+export function reportTitle(collection: RunCollection, text: ReportText): string {
+  return text.title ?? `lowbit report: ${collection.root}`;
+}
+
+/** bits | <method> accuracy | <method> drop ... */
+export function accuracyRows(group: PtqGroup): { header: string[]; rows: string[][] } {
+  const header = ['bits', ...group.methods.flatMap((m) => [`${methodLabel(m)} acc (%)`, `${methodLabel(m)} drop (pp)`])];
+  const rows = group.bits.map((b) => [
+    String(b),
+    ...group.methods.flatMap((m) => {
+      const r = findPtqRun(group, m, b);
+      return r ? [pct(r.ptq!.quantizedAccuracy), pct(r.ptq!.floatAccuracy - r.ptq!.quantizedAccuracy)] : ['–', '–'];
+    }),
+  ]);
+  return { header, rows };
+}
+
+/** layer | bits | <method> error (%) ... at one bit width. */
+export function layerErrorRows(group: PtqGroup, bits: number): { header: string[]; rows: string[][] } {
+  const runs = group.methods.map((m) => findPtqRun(group, m, bits));
+  const layers = runs.find((r) => r)?.ptq!.layers ?? [];
+  const header = ['layer', 'bits', ...group.methods.map((m, i) => (runs[i] ? `${methodLabel(m)} (%)` : '')).filter(Boolean)];
+  const rows = layers.map((l, i) => [l.name, String(l.bits), ...runs.filter((r) => r).map((r) => pct(r!.ptq!.layers[i]?.relativeError))]);
+  return { header, rows };
+}
+
+export function epochRows(run: RunRecord): { header: string[]; rows: string[][] } {
+  const header = ['epoch', 'train loss', 'train acc (%)', 'test loss', 'test acc (%)', 'lr'];
+  const f = (x: number | undefined, d = 4) => (x === undefined ? '–' : x.toFixed(d));
+  const rows = run.epochs.map((e) => [String(e.epoch), f(e.trainLoss), pct(e.trainAccuracy), f(e.testLoss), pct(e.testAccuracy), e.lr === undefined ? '–' : e.lr.toPrecision(3)]);
+  return { header, rows };
+}
+
+export function widthRows(run: RunRecord): { header: string[]; rows: string[][] } {
+  const rows = (run.widths ?? []).map((w) => [w.layer, String(w.base), String(w.searched), w.base > 0 ? `${((100 * w.searched) / w.base).toFixed(0)}%` : '–']);
+  return { header: ['layer', 'base width', 'searched width', 'kept'], rows };
+}
+
+/** W4A4-style label of a run's bit widths, '' when it records none. */
+export function bitsLabel(run: RunRecord): string {
+  if (run.wbits === undefined && run.abits === undefined) return '';
+  return `W${run.wbits ?? 32}A${run.abits ?? 32}`;
+}
+
+export function runTitle(run: RunRecord): string {
+  const bits = run.kind === 'ptq' ? '' : bitsLabel(run);
+  return `${run.name} (${run.kind}${bits ? ` ${bits}` : ''})`;
+}
+
+export function bestTestAccuracy(run: RunRecord): number | undefined {
+  const accs = run.epochs.map((e) => e.testAccuracy).filter((a): a is number => a !== undefined);
+  return accs.length > 0 ? Math.max(...accs) : undefined;
+}
+
+/** One row per run: where it is, what made it, its headline number. */
+export function runRows(collection: RunCollection): { header: string[]; rows: string[][] } {
+  const rows = collection.runs.map((r) => {
+    const env = (r.config?.environment ?? {}) as Record<string, unknown>;
+    const headline = r.ptq ? `${pct(r.ptq.quantizedAccuracy)}% (${methodLabel(r.ptq.method)} W${r.ptq.wbits})` : r.epochs.length ? `${pct(r.epochs[r.epochs.length - 1].testAccuracy)}% after ${r.epochs.length} epochs` : '–';
+    return [r.name, r.kind, headline, typeof env.commit === 'string' ? env.commit.slice(0, 10) : '–', typeof r.config?.createdAt === 'string' ? r.config.createdAt.replace('T', ' ').slice(0, 19) : '–'];
+  });
+  return { header: ['run', 'kind', 'test accuracy', 'commit', 'created'], rows };
+}
+
+export function markdownReport(collection: RunCollection, text: ReportText = {}): string {
+  const lines: string[] = [`# ${reportTitle(collection, text)}`, ''];
+  for (const n of text.notes ?? []) lines.push(n, '');
+  lines.push(`Runs in \`${collection.root}\`: ${collection.runs.length}. Plots (accuracy vs bits, per-layer error, weight histograms, training curves) are in \`${text.htmlName ?? 'report.html'}\` next to this file.`, '');
+  const groups = ptqGroups(collection.runs);
+  for (const g of groups) {
+    lines.push(`## Post-training quantization${groups.length > 1 || g.checkpoint ? ` of \`${g.checkpoint || 'an unrecorded checkpoint'}\`` : ''}`, '');
+    lines.push(`Float test accuracy: **${pct(g.floatAccuracy)}%**.`, '');
+    const acc = accuracyRows(g);
+    lines.push(...table(acc.header, acc.header.map(() => 'r'), acc.rows), '');
+    const lowest = g.bits[0];
+    const err = layerErrorRows(g, lowest);
+    lines.push(`### Per-layer relative output error ||XW - X~Q|| / ||XW|| at ${lowest} bits`, '');
+    lines.push(...table(err.header, err.header.map((_, i) => (i === 0 ? 'l' : 'r')), err.rows), '');
+  }
+  for (const r of collection.runs.filter((x) => x.epochs.length > 0)) {
+    lines.push(`## Training: ${runTitle(r)}`, '');
+    const best = bestTestAccuracy(r);
+    if (best !== undefined) lines.push(`Best test accuracy **${pct(best)}%** over ${r.epochs.length} epochs.`, '');
+    const ep = epochRows(r);
+    lines.push(...table(ep.header, ep.header.map(() => 'r'), ep.rows), '');
+  }
+  for (const r of collection.runs.filter((x) => x.widths && x.widths.length > 0)) {
+    lines.push(`## Layer widths chosen by the channel search: ${r.name}`, '');
+    const w = widthRows(r);
+    lines.push(...table(w.header, ['l', 'r', 'r', 'r'], w.rows), '');
+  }
+  const runs = runRows(collection);
+  lines.push('## Runs', '', ...table(runs.header, ['l', 'l', 'r', 'l', 'l'], runs.rows), '');
+  return lines.join('\n');
+}
