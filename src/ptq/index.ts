@@ -17,4 +17,5 @@ export { type GpfqResult, disposeGpfqResult } from './gpfq-result.ts';
 export { gpfqReference, type GpfqReferenceOptions } from './gpfq-reference.ts';
 export { GramAccumulator, type GramAccumulatorOptions, type GramMatrices } from './gram-accumulator.ts';
 export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
+export { toQuantModel, ptqQuantConfig } from './to-quant-model.ts';
 export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';

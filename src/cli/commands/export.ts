@@ -79,7 +79,9 @@ export const exportCommand: Command = {
     const { model, modelConfig, metadata, extraTensors } = loadCheckpoint(checkpoint);
     for (const t of extraTensors.values()) t.dispose();
     const inputShape = [modelConfig.inChannels, ...modelConfig.inputSize];
-    const weightCodes = metadata[PTQ_KEY] !== undefined ? ptqWeightCodes(model, typeof o.codes === 'string' ? o.codes : join(dirname(checkpoint), 'codes.safetensors'), inputShape) : undefined;
+    // A ptq checkpoint with a recorded QuantConfig rebuilt fixed-grid quantized layers that export their
+    // own codes; older ptq checkpoints (plain layers) take their codes from codes.safetensors.
+    const weightCodes = metadata[PTQ_KEY] !== undefined && modelConfig.quant === undefined ? ptqWeightCodes(model, typeof o.codes === 'string' ? o.codes : join(dirname(checkpoint), 'codes.safetensors'), inputShape) : undefined;
     const r = saveOnnx(out, model, {
       inputShape,
       opset,

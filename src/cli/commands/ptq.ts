@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.ts';
 import { DataLoader, loadDataset } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
 import { saveSafetensors } from '../../nn/index.ts';
-import { quantizeNetwork, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
+import { quantizeNetwork, toQuantModel, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
 import { keep, manualSeed, type Tensor } from '../../tensor/index.ts';
 import { evaluate, loadCheckpoint, RunDir, saveCheckpoint } from '../../train/index.ts';
 import { intOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
@@ -32,6 +32,8 @@ export function formatLayerTable(reports: LayerReport[]): string {
 export interface PtqRunResult {
   method: string;
   wbits: number;
+  /** 32: float activations. */
+  abits: number;
   floatAccuracy: number;
   quantizedAccuracy: number;
   drop: number;
@@ -40,7 +42,17 @@ export interface PtqRunResult {
 }
 
 /** Quantizes a float checkpoint and evaluates it; writes the run directory. Shared by ptq and demo. */
-export function runPtq(args: { checkpoint: string; config: PtqConfig; calibration: Tensor; runDir: RunDir; datasetOptions: ParsedOptions; floatAccuracy?: number; onnx?: boolean }): PtqRunResult {
+export function runPtq(args: {
+  checkpoint: string;
+  config: PtqConfig;
+  calibration: Tensor;
+  runDir: RunDir;
+  datasetOptions: ParsedOptions;
+  floatAccuracy?: number;
+  onnx?: boolean;
+  /** Activation bits (quantized after the weights); null or omitted: float activations. */
+  actBits?: number | null;
+}): PtqRunResult {
   const { checkpoint, config, calibration, runDir } = args;
   // onnx: `checkpoint` is an ONNX file, imported as a lowbit model (src/export); the result is written as low-bit ONNX.
   const load = args.onnx ? loadOnnxForPtq : loadCheckpoint;
@@ -55,10 +67,14 @@ export function runPtq(args: { checkpoint: string; config: PtqConfig; calibratio
     if (p.done) progress.bar.tick(1, p.name);
   });
   progress.bar?.finish();
+  const actBits = args.actBits ?? null;
+  // A lowbit checkpoint result becomes a fake-quant model (fixed grids, optional activation quantizers)
+  // whose checkpoint rebuilds itself; an ONNX import keeps its plain layers for savePtqOnnx.
+  const quant = args.onnx ? null : toQuantModel(copy.model, reports, config, { actBits, calibration });
   const seconds = (performance.now() - t0) / 1000;
   const quantizedAccuracy = evaluate(copy.model, test).accuracy;
   if (args.onnx) savePtqOnnx(runDir.file('model.onnx'), copy.model as ReturnType<typeof loadOnnxForPtq>['model'], reports, config);
-  else saveCheckpoint(runDir.file('model.safetensors'), copy.model, copy.modelConfig, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
+  else saveCheckpoint(runDir.file('model.safetensors'), copy.model, { ...copy.modelConfig, quant }, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
   const codes = new Map<string, Tensor>();
   for (const r of reports) {
     codes.set(`${r.name}.weight_codes`, r.codes);
@@ -69,6 +85,7 @@ export function runPtq(args: { checkpoint: string; config: PtqConfig; calibratio
   const result: PtqRunResult = {
     method: config.method,
     wbits: config.bits,
+    abits: actBits ?? 32,
     floatAccuracy,
     quantizedAccuracy,
     drop: floatAccuracy - quantizedAccuracy,
@@ -95,6 +112,7 @@ export const ptqCommand: Command = {
     onnx: { type: 'string', metavar: 'FILE', description: 'an ONNX model (NCHW float input) to quantize instead of --checkpoint; the result is model.onnx with integer weights' },
     method: { type: 'string', default: 'gpfq', choices: ['gpfq', 'rtn'], description: 'quantization method' },
     wbits: { type: 'string', default: '4', metavar: 'N', description: 'weight bits of the inner layers (2..8)' },
+    abits: { type: 'string', default: '32', metavar: 'N', description: 'activation bits (2..8, uniform, ranges set on the calibration images after the weights); 32 keeps activations float' },
     'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
     calib: { type: 'string', default: '2048', metavar: 'N', description: 'calibration images from the training set' },
     solver: { type: 'string', default: 'fast', choices: ['fast', 'reference'], description: 'GPFQ solver: Gram-matrix (fast) or the column loop' },
@@ -118,15 +136,18 @@ export const ptqCommand: Command = {
       granularity: o.granularity as PtqConfig['granularity'],
     };
     if (config.bits > 8) throw new UsageError(`--wbits ${config.bits}: choose 2..8`);
+    const abits = intOption(o, 'abits', 2);
+    if (abits !== 32 && abits > 8) throw new UsageError(`--abits ${abits}: choose 2..8, or 32 for float activations`);
+    if (onnx && abits !== 32) throw new UsageError('--abits with --onnx: activation quantization is not exported for imported ONNX models yet; quantize the weights only');
     const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('ptq', String(o.method)));
-    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, calib: intOption(o, 'calib', 1), seed });
+    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, abits, calib: intOption(o, 'calib', 1), seed });
     const calibration = calibrationSet(o, intOption(o, 'calib', 1), seed);
     info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images -> ${runDir.path}`);
-    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o, onnx });
+    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o, onnx, actBits: abits === 32 ? null : abits });
     calibration.dispose();
     const human = [
       formatLayerTable(r.layers as LayerReport[]),
-      `${r.method} W${r.wbits}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
+      `${r.method} W${r.wbits}${r.abits === 32 ? '' : `A${r.abits}`}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
     ].join('\n');
     output(o, r, human);
   },
