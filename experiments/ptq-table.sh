@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Weight-only PTQ table (GPFQ vs RTN, first/last layer 8-bit, 2048 calibration images, seed 0) for the
-# float baselines in results/float/. Writes results/ptq/<model>-<method>-w<bits>.json (result + command +
-# environment). Usage: bash experiments/ptq-table.sh [model ...]   (default: mlp lenet5)
+# PTQ table (issue 6): GPFQ vs RTN at W4/W3/W2, first/last layer 8-bit, 2048 calibration images, seed 0,
+# on the float baselines in results/float/. Weight-only by default; ABITS="32 8" adds 8-bit activations
+# (ranges set on the calibration images after the weights). Writes
+# results/ptq/<model>-<method>-w<bits>[-a<abits>].json (result + exact command + machine + commit);
+# entries already recorded are skipped, so an interrupted table continues where it stopped.
+# Usage: [ABITS="32 8"] [BITS="4 3 2"] bash experiments/ptq-table.sh [model ...]   (default: mlp lenet5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(mlp lenet5)
 mkdir -p results/ptq runs
 for m in "${models[@]}"; do
-  for bits in 4 3 2; do
-    for method in rtn gpfq; do
-      out="runs/ptq-$m-$method-w$bits"
-      cmd=(./bin/lowbit.js ptq --checkpoint "results/float/$m.safetensors" --method "$method" --wbits "$bits" --calib 2048 --seed 0 --out "$out" --json)
-      echo "+ ${cmd[*]}" >&2
-      "${cmd[@]}" > "$out.json"
-      node experiments/record-result.mjs "$out.json" "$out" "results/ptq/$m-$method-w$bits.json" "${cmd[*]}"
+  for abits in ${ABITS:-32}; do
+    for bits in ${BITS:-4 3 2}; do
+      for method in rtn gpfq; do
+        suffix="w$bits"
+        [ "$abits" = 32 ] || suffix="$suffix-a$abits"
+        out="runs/ptq-$m-$method-$suffix"
+        record="results/ptq/$m-$method-$suffix.json"
+        if [ -f "$record" ]; then echo "= $record exists" >&2; continue; fi
+        rm -rf "$out"
+        cmd=(./bin/lowbit.js ptq --checkpoint "results/float/$m.safetensors" --method "$method" --wbits "$bits" --abits "$abits" --calib 2048 --seed 0 --out "$out" --json)
+        echo "+ ${cmd[*]}" >&2
+        "${cmd[@]}" > "$out.json"
+        node experiments/record-result.mjs "$out.json" "$out" "$record" "${cmd[*]}"
+      done
     done
   done
 done

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createModel, type ModelConfig } from '../../models/index.ts';
 import type { PtqConfig } from '../../ptq/index.ts';
 import { Generator, manualSeed } from '../../tensor/index.ts';
@@ -12,6 +13,8 @@ import { calibrationSet, runPtq, type PtqRunResult } from './ptq.ts';
 import { makeOptimizer, runTraining } from './train.ts';
 
 const BITS = [8, 4, 3, 2];
+/** Float baselines trained by experiments/float-baselines.sh and committed with the code. */
+const COMMITTED_FLOAT = fileURLToPath(new URL('../../../results/float/', import.meta.url));
 const METHODS: PtqConfig['method'][] = ['rtn', 'gpfq'];
 
 export const demoCommand: Command = {
@@ -25,6 +28,7 @@ export const demoCommand: Command = {
     calib: { type: 'string', default: '1024', metavar: 'N', description: 'calibration images' },
     out: { type: 'string', short: 'o', default: 'runs/demo', metavar: 'DIR', description: 'demo directory (float model cached in DIR/float)' },
     seed: { type: 'string', default: '0', metavar: 'N', description: 'seed' },
+    retrain: { type: 'boolean', description: 'train the float model with the short recipe even when a committed baseline exists' },
   },
   run(o) {
     const out = String(o.out);
@@ -32,9 +36,14 @@ export const demoCommand: Command = {
     manualSeed(seed);
     const modelName = String(o.model);
     const floatDir = new RunDir(join(out, `float-${modelName}`));
-    const checkpoint = floatDir.file('model.safetensors');
+    const committed = join(COMMITTED_FLOAT, `${modelName}.safetensors`);
+    const useCommitted = !o.retrain && !existsSync(floatDir.file('model.safetensors')) && existsSync(committed);
+    const checkpoint = useCommitted ? committed : floatDir.file('model.safetensors');
     let trainInfo: string;
-    if (existsSync(checkpoint)) {
+    if (useCommitted) {
+      info(`demo: using the committed float baseline ${committed} (see results/float/${modelName}.json for its recipe; --retrain trains a new one)`);
+      trainInfo = `Float model: the committed baseline \`results/float/${modelName}.safetensors\` (recipe and command in \`results/float/${modelName}.json\`).`;
+    } else if (existsSync(checkpoint)) {
       info(`demo: reusing the float model in ${checkpoint}`);
       trainInfo = `Float model reused from \`${checkpoint}\`.`;
     } else {
