@@ -71,6 +71,24 @@ export function codeRange(bits: number, convention: AlphabetConvention = 'refere
  * The alphabet for a layer's float weight W (N1 x N0, one row per output neuron), with the step(s)
  * chosen from W as the reference code does (see the file comment).
  */
+/**
+ * The round-to-nearest baseline's grid: the same integer code range, with the step chosen so that the
+ * largest |w| (of the layer, or of each row) sits on the top code, step = max|w| / kMax: min-max
+ * symmetric uniform quantization, nothing clipped. GPFQ's rule (C * mean row max / K) clips the rows
+ * whose max exceeds C times the mean, an error the greedy path compensates and plain rounding cannot:
+ * on ResNet-20 (BN unfolded, row maxima spread widely) RTN on GPFQ's grid lost 31.7 pp even at 8 bits.
+ */
+export function minMaxAlphabet(weight: Tensor, opts: Pick<AlphabetOptions, 'bits' | 'convention' | 'granularity'>): Alphabet {
+  const convention = opts.convention ?? 'reference';
+  const granularity = opts.granularity ?? 'layer';
+  const { kMin, kMax } = codeRange(opts.bits, convention);
+  if (weight.ndim !== 2) throw new LowbitError(`RTN alphabet: weight must be 2-D (N1 x N0), got shape [${weight.shape.join(', ')}]`);
+  const rowMax = scope(() => weight.to('float64').abs().amax(1).toArray());
+  const stepOf = (r: number): number => (r > 0 ? r / kMax : 1);
+  const steps = granularity === 'channel' ? rowMax.map(stepOf) : [stepOf(Math.max(...rowMax))];
+  return { bits: opts.bits, convention, granularity, kMin, kMax, steps };
+}
+
 export function alphabetFor(weight: Tensor, opts: AlphabetOptions): Alphabet {
   const convention = opts.convention ?? 'reference';
   const granularity = opts.granularity ?? 'layer';

@@ -1,6 +1,7 @@
 /** Post-training quantization: GPFQ's alphabet, its reference and Gram-matrix layer solvers. */
 export {
   alphabetFor,
+  minMaxAlphabet,
   codeRange,
   quantizeCode,
   quantizeToCodes,

@@ -9,7 +9,7 @@
 import { LowbitError } from '../errors.ts';
 import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
 import { cat, F, fromArray, noGrad, scope, type Tensor } from '../tensor/index.ts';
-import { alphabetFor, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
+import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
 import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
@@ -156,7 +156,9 @@ export function quantizeNetwork(
       const t0 = performance.now();
       const W = weightMatrix(fl);
       const [n1, n0] = W.shape;
-      const alphabet = alphabetFor(W, { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity, radiusFactor: config.radiusFactor });
+      const grid = { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity } as const;
+      // RTN gets a min-max grid (see minMaxAlphabet); GPFQ the paper's step rule.
+      const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: config.radiusFactor });
       // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
       const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
       const gram = new GramAccumulator(n0, { analogGram: true });

@@ -7,6 +7,7 @@ import { LowbitError } from '../../src/errors.ts';
 import { Generator, fromArray, randn, tensor } from '../../src/tensor/index.ts';
 import {
   alphabetFor,
+  minMaxAlphabet,
   codeRange,
   dequantize,
   quantizeCode,
@@ -136,4 +137,14 @@ test('dequantize and the scale tensor give codes * step row by row', () => {
   assert.deepEqual(scaleTensor(a).toArray(), [0.5, 3]);
   const wrongRows = fromArray(Int32Array.from([1, 2, 3]), [3, 1]);
   assert.throws(() => dequantize(wrongRows, a), /per-channel steps/);
+});
+
+test('minMaxAlphabet (the RTN grid): the largest |w| lands on the top code, nothing is clipped', () => {
+  const w = fromArray(Float64Array.from([0.5, -1, 0.25, 0.1, -0.2, 0.05]), [2, 3]);
+  const layer = minMaxAlphabet(w, { bits: 2, convention: 'signed' });
+  assert.deepEqual([layer.kMin, layer.kMax], [-2, 1]);
+  assert.deepEqual(layer.steps, [1]); // max |w| = 1, kMax = 1
+  const perRow = minMaxAlphabet(w, { bits: 3, convention: 'reference', granularity: 'channel' });
+  assert.deepEqual([perRow.kMin, perRow.kMax], [-4, 4]);
+  assert.deepEqual(perRow.steps, [1 / 4, 0.2 / 4]);
 });
