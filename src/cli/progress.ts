@@ -70,7 +70,9 @@ export class Progress {
     const width = 24;
     const filled = Math.round(frac * width);
     const bar = this.tty ? `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` : '';
-    const timing = this.done >= total ? `in ${formatDuration(elapsed)}` : `ETA ${formatDuration(eta)}`;
-    return `${label} ${bar}${this.done}/${total} ${rate.toFixed(1)} ${unit}/s ${timing}${status ? '  ' + status : ''}`;
+    // A rate over the first instants (a tick right after the bar starts) is noise: show none yet.
+    const measured = elapsed >= 0.5 || this.done >= total;
+    const timing = this.done >= total ? `in ${formatDuration(elapsed)}` : `ETA ${measured ? formatDuration(eta) : '--:--'}`;
+    return `${label} ${bar}${this.done}/${total} ${measured ? rate.toFixed(1) : '-'} ${unit}/s ${timing}${status ? '  ' + status : ''}`;
   }
 }

@@ -8,10 +8,11 @@
  */
 import { LowbitError } from '../errors.ts';
 import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
-import { cat, F, fromArray, noGrad, scope, type Tensor } from '../tensor/index.ts';
+import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
 import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
+import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
 
 export type PtqMethod = 'gpfq' | 'rtn';
@@ -30,6 +31,14 @@ export interface PtqConfig {
   radiusFactor?: number;
   /** Images per forward pass while collecting layer inputs. */
   batchSize?: number;
+  /**
+   * Precision of the per-batch Gram products (sums are float64 either way). float32 (default) runs the
+   * products, the bulk of GPFQ's time, about twice as fast; float64 matches the column loop code for code
+   * (float32 rounding can flip codes at near-ties).
+   */
+  gramDtype?: 'float32' | 'float64';
+  /** Calibration rows kept per layer to measure its relative error (default 32768; all rows when fewer). */
+  errorSampleRows?: number;
 }
 
 export interface LayerReport {
@@ -40,9 +49,13 @@ export interface LayerReport {
   shape: [number, number];
   /** Calibration rows m (images x output positions for convs). */
   samples: number;
-  /** ||X W' - X~ Q'||_F / ||X W'||_F on the calibration data. */
+  /** ||X W' - X~ Q'||_F / ||X W'||_F on the calibration rows (on a strided subset of errorRows of them for large layers). */
   relativeError: number;
+  /** Calibration rows the relative error was measured on (= samples when exact). */
+  errorRows: number;
   seconds: number;
+  /** Where the time went: forward passes and patch matrices, Gram sums, the solve, the error measurement. */
+  phases: { inputs: number; gram: number; solve: number; error: number };
   /** Integer codes and step(s), for export; owned by the caller. */
   codes: Tensor;
   scales: Tensor;
@@ -154,6 +167,7 @@ export function quantizeNetwork(
       onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
       if (layerBits === 32) return;
       const t0 = performance.now();
+      const phases = new PhaseClock();
       const W = weightMatrix(fl);
       const [n1, n0] = W.shape;
       const grid = { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity } as const;
@@ -161,7 +175,8 @@ export function quantizeNetwork(
       const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: config.radiusFactor });
       // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
       const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
-      const gram = new GramAccumulator(n0, { analogGram: true });
+      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: config.gramDtype ?? 'float32' }) : null;
+      let errorSample: ErrorSample | null = null;
       let rowsX: Tensor[] = [];
       let rowsXt: Tensor[] = [];
       let samples = 0;
@@ -170,19 +185,25 @@ export function quantizeNetwork(
           for (let b = 0; b < batches; b++) {
             scope(() => {
               const images = calibration.narrow(0, b * batchSize, Math.min(batchSize, calibration.shape[0] - b * batchSize));
-              const X = layerRows(fl, captureInput(analog, fl, images)).to('float64');
-              const Xt = layerRows(ql, captureInput(quantized, ql, images)).to('float64');
+              let tp = performance.now();
+              const X = layerRows(fl, captureInput(analog, fl, images));
+              const Xt = layerRows(ql, captureInput(quantized, ql, images));
+              tp = phases.lap('inputs', tp);
+              // Rows per image are fixed, so the first batch tells the layer's m.
+              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], config.errorSampleRows ?? 32768);
+              errorSample.add(X, Xt);
               samples += X.shape[0];
-              gram.add(X, Xt);
+              tp = phases.lap('error', tp);
+              gram?.add(X, Xt);
+              phases.lap('gram', tp);
               if (useGpfq && solver === 'reference') {
-                rowsX.push(X);
-                rowsXt.push(Xt);
-                return [X, Xt];
+                rowsX.push(keep(X.to('float64')));
+                rowsXt.push(keep(Xt.to('float64')));
               }
-              return null;
             });
           }
         });
+        const tSolve = performance.now();
         const result = scope(() => {
           if (!useGpfq) {
             const codes = quantizeToCodes(W.to('float64'), alphabet);
@@ -192,24 +213,15 @@ export function quantizeNetwork(
             const r = gpfqReference(W.to('float64'), cat(rowsX, 0), cat(rowsXt, 0), alphabet);
             return { codes: r.codes, weight: r.weight };
           }
-          const r = gpfqFast(W, gram, alphabet);
-          const out = { codes: r.codes, weight: r.weight };
-          if (r.residual) r.residual.dispose();
-          return out;
+          const r = gpfqFast(W, gram!, alphabet);
+          return { codes: r.codes, weight: r.weight };
         });
         for (const t of [...rowsX, ...rowsXt]) t.dispose();
         rowsX = [];
         rowsXt = [];
-        // ||XW' - X~Q'||^2 = tr(W C W') - 2 tr(W A' Q') ... from the Gram sums: no m x N1 products needed.
-        const relativeError = scope(() => {
-          const Wd = W.to('float64');
-          const Q = result.weight.to('float64');
-          const c = gram.c!;
-          const xw2 = Wd.matmul(c).mul(Wd).sum().item();
-          const cross = Q.matmul(gram.a).mul(Wd).sum().item();
-          const q2 = Q.matmul(gram.b).mul(Q).sum().item();
-          return Math.sqrt(Math.max(xw2 - 2 * cross + q2, 0)) / Math.sqrt(Math.max(xw2, 1e-300));
-        });
+        const tError = phases.lap('solve', tSolve);
+        const relativeError = errorSample!.relativeError(W, result.weight);
+        phases.lap('error', tError);
         noGrad(() => ql.weight.copy_(result.weight.reshape(ql.weight.shape)));
         result.weight.dispose();
         const report: LayerReport = {
@@ -219,14 +231,17 @@ export function quantizeNetwork(
           shape: [n1, n0],
           samples,
           relativeError,
+          errorRows: errorSample!.rows,
           seconds: (performance.now() - t0) / 1000,
+          phases: phases.seconds,
           codes: result.codes,
           scales: scope(() => fromSteps(alphabet.steps)),
         };
         reports.push(report);
         onProgress?.({ layer: l, layers: analogLayers.length, name, done: true, report });
       } finally {
-        gram.dispose();
+        gram?.dispose();
+        (errorSample as ErrorSample | null)?.dispose();
         W.dispose();
       }
     });
@@ -235,6 +250,17 @@ export function quantizeNetwork(
     quantized.train(wasTraining[1]);
   }
   return reports;
+}
+
+/** Sums wall time per phase of one layer. */
+class PhaseClock {
+  readonly seconds = { inputs: 0, gram: 0, solve: 0, error: 0 };
+  /** Adds the time since `since` to `phase`; returns now, the start of the next lap. */
+  lap(phase: keyof PhaseClock['seconds'], since: number): number {
+    const now = performance.now();
+    this.seconds[phase] += (now - since) / 1000;
+    return now;
+  }
 }
 
 function fromSteps(steps: number[]): Tensor {

@@ -38,7 +38,7 @@ export interface PtqRunResult {
   quantizedAccuracy: number;
   drop: number;
   seconds: number;
-  layers: { name: string; kind: string; bits: number; shape: number[]; relativeError: number; seconds: number }[];
+  layers: { name: string; kind: string; bits: number; shape: number[]; relativeError: number; errorRows: number; seconds: number; phases: LayerReport['phases'] }[];
 }
 
 /** Quantizes a float checkpoint and evaluates it; writes the run directory. Shared by ptq and demo. */
@@ -90,7 +90,7 @@ export function runPtq(args: {
     quantizedAccuracy,
     drop: floatAccuracy - quantizedAccuracy,
     seconds,
-    layers: reports.map(({ name, kind, bits, shape, relativeError, seconds: s }) => ({ name, kind, bits, shape, relativeError, seconds: s })),
+    layers: reports.map(({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases }) => ({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases })),
   };
   runDir.writeResult(result as unknown as Record<string, unknown>);
   analog.model.dispose();
@@ -118,6 +118,7 @@ export const ptqCommand: Command = {
     solver: { type: 'string', default: 'fast', choices: ['fast', 'reference'], description: 'GPFQ solver: Gram-matrix (fast) or the column loop' },
     alphabet: { type: 'string', default: 'signed', choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
     granularity: { type: 'string', default: 'layer', choices: ['layer', 'channel'], description: 'one step size per layer or per output channel' },
+    'gram-dtype': { type: 'string', default: 'float32', choices: ['float32', 'float64'], description: "precision of the fast solver's per-batch Gram products (sums are float64); float64 is ~2x slower and matches --solver reference code for code" },
     dataset: DATA_OPTIONS.dataset,
     seed: DATA_OPTIONS.seed,
     out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>)' },
@@ -134,6 +135,7 @@ export const ptqCommand: Command = {
       solver: o.solver as PtqConfig['solver'],
       convention: o.alphabet as PtqConfig['convention'],
       granularity: o.granularity as PtqConfig['granularity'],
+      gramDtype: o['gram-dtype'] as PtqConfig['gramDtype'],
     };
     if (config.bits > 8) throw new UsageError(`--wbits ${config.bits}: choose 2..8`);
     const abits = intOption(o, 'abits', 2);
