@@ -19,14 +19,13 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { blasInUse, buildInfo, getNumThreads, manualSeed } from '../src/tensor/index.ts';
+import { blasInUse, getNumThreads, manualSeed } from '../src/tensor/index.ts';
 import { quantizeNetwork, type PtqConfig } from '../src/ptq/index.ts';
 import { calibrationSet } from '../src/cli/commands/ptq.ts';
 import { DataLoader, loadDataset } from '../src/data/index.ts';
 import { evaluate, loadCheckpoint } from '../src/train/index.ts';
 import { ContentionGuard } from './lib/contention.ts';
-import { gitCommit } from './lib/git.ts';
-import { machineInfo } from './lib/machine.ts';
+import { resultHeader } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { writeJsonAtomic } from './lib/write-json.ts';
 
@@ -133,14 +132,7 @@ function main(): void {
   const ref = reports.get('reference');
   const strip = (r: ChildReport) => ({ ...r, layers: r.layers.map(({ codes, ...rest }) => (void codes, rest)) });
   const result = {
-    benchmark: 'bench/gpfq-network',
-    date: new Date().toISOString(),
-    ...gitCommit(),
-    machine: machineInfo(),
-    node: process.version,
-    libtorch: buildInfo().torchVersion,
-    blas: blasInUse(),
-    threads,
+    ...resultHeader('bench/gpfq-network', threads),
     network: { checkpoint: args.checkpoint, calibrationImages: Number(args.calib), bits: Number(args.bits), firstLastBits: 8, alphabet: 'signed (2^b levels), one step per layer, C = 1.16' },
     goalSeconds: GOAL_SECONDS,
     ratioDefinition: 'ratio = reference seconds / fast seconds, whole network',
@@ -151,7 +143,7 @@ function main(): void {
   const out = args.out ?? join(here, 'results', 'gpfq-network.json');
   writeJsonAtomic(out, result);
   const f = (x: number) => x.toFixed(1);
-  console.log(`GPFQ whole ResNet-20, ${args.calib} calibration images, W${args.bits} (first/last 8), ${threads} threads, ${result.blas}`);
+  console.log(`GPFQ whole ResNet-20, ${args.calib} calibration images, W${args.bits} (first/last 8), ${threads} threads, ${blasInUse()}`);
   console.log(
     formatTable(
       ['solver', 'seconds', 'inputs', 'gram', 'solve', 'error', 'peak RSS MiB', 'test acc', 'others'],

@@ -28,11 +28,10 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, blasInUse, buildInfo, eye, getNumThreads, randn, scope, zeros, type Tensor } from '../src/tensor/index.ts';
+import { Generator, blasInUse, eye, getNumThreads, randn, scope, zeros, type Tensor } from '../src/tensor/index.ts';
 import { GramAccumulator, alphabetFor, gpfqFast, gpfqReference } from '../src/ptq/index.ts';
 import { ContentionGuard } from './lib/contention.ts';
-import { gitCommit } from './lib/git.ts';
-import { machineInfo } from './lib/machine.ts';
+import { resultHeader } from './lib/machine.ts';
 import { writeJsonAtomic } from './lib/write-json.ts';
 
 type Solver = 'reference' | 'fast' | 'fast-f32';
@@ -254,14 +253,7 @@ function main(): void {
     return rest;
   };
   const result = {
-    benchmark: 'bench/gpfq',
-    date: new Date().toISOString(),
-    ...gitCommit(),
-    machine: machineInfo(),
-    node: process.version,
-    libtorch: buildInfo().torchVersion,
-    blas: blasInUse(),
-    threads,
+    ...resultHeader('bench/gpfq', threads),
     layer: { m: M, n0: N0, n1: N1, bits: BITS, alphabet: 'reference (2^b + 1 levels), one step per layer, C = 1.16', batch: BATCH, dtype: 'float32 inputs' },
     repeats: REPEATS,
     ratioDefinition: 'ratio = reference best seconds / fast best seconds (goal >= 10)',
@@ -276,7 +268,7 @@ function main(): void {
   const out = args.out ?? join(here, 'results', 'gpfq.json');
   writeJsonAtomic(out, result);
   const f = (x: number) => x.toFixed(3);
-  console.log(`GPFQ layer m=${M} N0=${N0} N1=${N1} b=${BITS}, ${threads} threads, ${result.blas}`);
+  console.log(`GPFQ layer m=${M} N0=${N0} N1=${N1} b=${BITS}, ${threads} threads, ${blasInUse()}`);
   console.log(`  peak RSS before any data ${ref.rssBaselineMiB.toFixed(0)} MiB; reference with X and X~ loaded ${ref.rssAfterDataMiB.toFixed(0)} MiB`);
   console.log(`  reference  ${f(ref.bestSeconds)} s   peak RSS ${ref.maxRssMiB.toFixed(0)} MiB   others ${ref.othersShare?.toFixed(2)}`);
   console.log(`  fast       ${f(fast.bestSeconds)} s (Gram ${f(fast.gramSeconds!)} + solve ${f(fast.solveSeconds!)})   peak RSS ${fast.maxRssMiB.toFixed(0)} MiB   others ${fast.othersShare?.toFixed(2)}`);

@@ -29,7 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ContentionGuard } from './lib/contention.ts';
 import { gitCommit } from './lib/git.ts';
-import { describeMalloc, lowbitInfo, machineInfo } from './lib/machine.ts';
+import { lowbitInfo, machineInfo, printEnvironment } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { parseThroughputOptions } from './lib/throughput-options.ts';
 import { measureSides, sideRecord, type SideSpec } from './lib/throughput-rounds.ts';
@@ -142,23 +142,11 @@ async function main(): Promise<void> {
     `others = the most CPU other processes took during the kept block, as a share of the machine; '!' marks a side whose kept block stayed above ${100 * guard.maxOthersShare}% (unreliable).`,
   );
 
-  const lowbitBuild = lowbitInfo();
   const lowbitThreads = measured.get(sideId('lowbitFloat', BATCHES[0]))!.info.threads;
   const torchInfo = python ? (measured.get(sideId('pytorchW2A2', BATCHES[0]))?.info ?? null) : null;
   const machine = machineInfo();
   const { commit, dirty } = gitCommit();
-  console.log(
-    `\nlowbit:  libtorch ${lowbitBuild.libtorch}, BLAS ${lowbitBuild.blas}, oneDNN ${lowbitBuild.mkldnn ? 'on' : 'off'}, ` +
-      `${lowbitThreads} threads, ${describeMalloc(lowbitBuild.malloc)}, node ${process.version}`,
-  );
-  if (torchInfo) {
-    const t = torchInfo;
-    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${t.optimizer}`);
-  } else {
-    console.log(`PyTorch: not run. ${torchNote}`);
-  }
-  const durationS = (performance.now() - started) / 1000;
-  console.log(`machine: ${machine.cpuModel} x ${machine.cores}, commit ${commit ?? 'unknown'}${dirty ? ' (dirty)' : ''}; ${durationS.toFixed(0)} s`);
+  const durationS = printEnvironment(lowbitThreads, torchInfo, torchNote, started);
 
   writeJsonAtomic(opts.out, {
     benchmark: 'bench/qat-throughput',
@@ -177,7 +165,7 @@ async function main(): Promise<void> {
     contentionGuard: guard.describe(),
     goals: { w2a2VsFloat: GOAL_VS_FLOAT, lowbitVsPytorchW2A2: GOAL_VS_PYTORCH },
     ratioDefinition,
-    lowbit: { ...lowbitBuild, threads: lowbitThreads },
+    lowbit: { ...lowbitInfo(), threads: lowbitThreads },
     pytorch: torchInfo ?? { skipped: torchNote },
     durationS,
     batches: results,

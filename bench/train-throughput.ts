@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { ContentionGuard } from './lib/contention.ts';
 import { gitCommit } from './lib/git.ts';
-import { describeMalloc, lowbitInfo, machineInfo } from './lib/machine.ts';
+import { lowbitInfo, machineInfo, printEnvironment } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { parseThroughputOptions } from './lib/throughput-options.ts';
 import { measureSides, sideRecord, type SideSpec } from './lib/throughput-rounds.ts';
@@ -158,23 +158,11 @@ async function main(): Promise<void> {
     `others = the most CPU other processes took during a kept block, as a share of the machine; '!' marks a row whose kept block stayed above ${100 * guard.maxOthersShare}% (unreliable).`,
   );
 
-  const lowbitBuild = lowbitInfo();
   const torchInfo = python ? (measured.get(rows[0].pytorchId!)?.info ?? null) : null;
+  const lowbitThreads = measured.get(rows[0].lowbitId)!.info.threads;
   const machine = machineInfo();
   const { commit, dirty } = gitCommit();
-  const lowbitThreads = measured.get(rows[0].lowbitId)!.info.threads;
-  console.log(
-    `\nlowbit:  libtorch ${lowbitBuild.libtorch}, BLAS ${lowbitBuild.blas}, oneDNN ${lowbitBuild.mkldnn ? 'on' : 'off'}, ` +
-      `${lowbitThreads} threads, ${describeMalloc(lowbitBuild.malloc)}, node ${process.version}`,
-  );
-  if (torchInfo) {
-    const t = torchInfo;
-    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${t.optimizer}`);
-  } else {
-    console.log(`PyTorch: not run. ${torchNote}`);
-  }
-  const durationS = (performance.now() - started) / 1000;
-  console.log(`machine: ${machine.cpuModel} x ${machine.cores}, commit ${commit ?? 'unknown'}${dirty ? ' (dirty)' : ''}; ${durationS.toFixed(0)} s`);
+  const durationS = printEnvironment(lowbitThreads, torchInfo, torchNote, started);
 
   writeJsonAtomic(opts.out, {
     benchmark: 'bench/train-throughput',
@@ -192,7 +180,7 @@ async function main(): Promise<void> {
     contentionGuard: guard.describe(),
     goal: GOAL,
     ratioDefinition,
-    lowbit: { ...lowbitBuild, threads: lowbitThreads },
+    lowbit: { ...lowbitInfo(), threads: lowbitThreads },
     pytorch: torchInfo ?? { skipped: torchNote },
     durationS,
     rows: results,
