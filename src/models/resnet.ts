@@ -76,6 +76,11 @@ export class ResNet extends Module {
   forward(x: Tensor): Tensor {
     return this.fc.call(this.flatten.call(this.pool.call(this.layers.call(this.stem.call(x)))));
   }
+
+  /** forward() as a chain of stages (see forwardChain): stem, blocks, pool, flatten, fc. */
+  forwardChain(): Module[] {
+    return [this.stem, this.layers, this.pool, this.flatten, this.fc];
+  }
 }
 
 function stageWidths(base: number[], blocksPerStage: number[]): number[] {

@@ -8,3 +8,4 @@ export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling.ts';
 export { Identity, Flatten, Dropout, Sequential } from './layers/misc.ts';
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type SafetensorsFile } from './safetensors.ts';
 export { saveStateDict, loadStateDictFile } from './state-dict-file.ts';
+export { forwardChain, type HasForwardChain } from './forward-chain.ts';

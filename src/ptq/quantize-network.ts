@@ -14,6 +14,7 @@ import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
+import { layerInputs } from './layer-inputs.ts';
 
 export type PtqMethod = 'gpfq' | 'rtn';
 export type GpfqSolver = 'fast' | 'reference';
@@ -69,8 +70,6 @@ export interface PtqProgress {
   report?: LayerReport;
 }
 
-class StopForward extends Error {}
-
 /** The Conv2d and Linear layers in the order the forward pass calls them. */
 export function quantizableLayers(model: Module, sample: Tensor): { name: string; module: Conv2d | Linear }[] {
   const names = new Map<Module, string>();
@@ -89,36 +88,6 @@ export function quantizableLayers(model: Module, sample: Tensor): { name: string
     remove();
   }
   return order;
-}
-
-/** Input of `target` for a batch: runs the model until target is called, then stops. */
-function captureInput(model: Module, target: Module, images: Tensor): Tensor {
-  let captured: Tensor | null = null;
-  const remove = addForwardHookBefore(target, (input) => {
-    captured = input;
-    throw new StopForward();
-  });
-  try {
-    model.call(images);
-  } catch (err) {
-    if (!(err instanceof StopForward)) throw err;
-  } finally {
-    remove();
-  }
-  if (captured === null) throw new LowbitError('PTQ: the layer was not reached by the forward pass');
-  return captured;
-}
-
-// Forward hooks fire after a module ran; capturing its input needs the call itself intercepted.
-function addForwardHookBefore(target: Module, fn: (input: Tensor) => void): () => void {
-  const original = target.call;
-  target.call = (input: Tensor) => {
-    fn(input);
-    return original.call(target, input);
-  };
-  return () => {
-    target.call = original;
-  };
 }
 
 /** Rows = samples: (B, C, H, W) conv input -> (B * L, C * kh * kw) patches; Linear input as is. */
@@ -159,7 +128,11 @@ export function quantizeNetwork(
   analog.eval();
   quantized.eval();
   const reports: LayerReport[] = [];
-  const batches = Math.ceil(calibration.shape[0] / batchSize);
+  const batches = Array.from({ length: Math.ceil(calibration.shape[0] / batchSize) }, (_, b) =>
+    calibration.narrow(0, b * batchSize, Math.min(batchSize, calibration.shape[0] - b * batchSize)),
+  );
+  const analogInputs = layerInputs(analog, batches);
+  const quantInputs = layerInputs(quantized, batches);
   try {
     analogLayers.forEach(({ name, module: fl }, l) => {
       const ql = quantLayers[l].module;
@@ -182,12 +155,12 @@ export function quantizeNetwork(
       let samples = 0;
       try {
         noGrad(() => {
-          for (let b = 0; b < batches; b++) {
+          for (let b = 0; b < batches.length; b++) {
             scope(() => {
-              const images = calibration.narrow(0, b * batchSize, Math.min(batchSize, calibration.shape[0] - b * batchSize));
+              const images = batches[b];
               let tp = performance.now();
-              const X = layerRows(fl, captureInput(analog, fl, images));
-              const Xt = layerRows(ql, captureInput(quantized, ql, images));
+              const X = layerRows(fl, analogInputs.input(fl, b));
+              const Xt = layerRows(ql, quantInputs.input(ql, b));
               tp = phases.lap('inputs', tp);
               // Rows per image are fixed, so the first batch tells the layer's m.
               errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], config.errorSampleRows ?? 32768);
@@ -246,6 +219,9 @@ export function quantizeNetwork(
       }
     });
   } finally {
+    analogInputs.dispose();
+    quantInputs.dispose();
+    for (const b of batches) b.dispose();
     analog.train(wasTraining[0]);
     quantized.train(wasTraining[1]);
   }
