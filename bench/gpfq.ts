@@ -12,7 +12,9 @@
  *   reference code;
  * - fast: the same rows generated batch by batch and streamed into a GramAccumulator (float64 products
  *   and sums, the default), so memory is O(N0^2) plus one batch; then the blocked solve;
- * - fast-f32: the same with float32 products (summed in float64).
+ * - fast-f32: the same with float32 products (summed in float64);
+ * - blocked: the column loop with its updates deferred to GEMMs per block of columns (gpfq-blocked.ts),
+ *   X and X~ whole as the reference, float32.
  * Timed: the solver's own work (the accumulator's add() calls plus the solve for the Gram solver),
  * not the data generation. Each timing is the best of --repeats runs; before each run the child waits
  * (within a budget) until other processes use at most 10% of the machine, and reports the share they
@@ -29,12 +31,12 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Generator, blasInUse, eye, getNumThreads, randn, scope, zeros, type Tensor } from '../src/tensor/index.ts';
-import { GramAccumulator, alphabetFor, gpfqFast, gpfqReference } from '../src/ptq/index.ts';
+import { GramAccumulator, alphabetFor, gpfqBlocked, gpfqFast, gpfqReference } from '../src/ptq/index.ts';
 import { ContentionGuard } from './lib/contention.ts';
 import { resultHeader } from './lib/machine.ts';
 import { writeJsonAtomic } from './lib/write-json.ts';
 
-type Solver = 'reference' | 'fast' | 'fast-f32';
+type Solver = 'reference' | 'blocked' | 'fast' | 'fast-f32';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -125,8 +127,8 @@ function runChild(solver: Solver): ChildReport {
   let relativeError: number | undefined;
   let rssAfterData = 0;
 
-  if (solver === 'reference') {
-    // The column loop needs X and X~ whole: copy the batches into place (no second copy at any time).
+  if (solver === 'reference' || solver === 'blocked') {
+    // The column loops need X and X~ whole: copy the batches into place (no second copy at any time).
     const x = zeros([M, N0]);
     const xTilde = zeros([M, N0]);
     let row = 0;
@@ -141,7 +143,7 @@ function runChild(solver: Solver): ChildReport {
       const { value, othersShare } = guard.othersShareDuringSync(() =>
         scope(() => {
           const t0 = performance.now();
-          const result = gpfqReference(data.weight, x, xTilde, alphabet);
+          const result = (solver === 'reference' ? gpfqReference : gpfqBlocked)(data.weight, x, xTilde, alphabet);
           const seconds = (performance.now() - t0) / 1000;
           return { seconds, codes: result.codes.toTypedArray() as Int32Array, relativeError: result.relativeError };
         }),
@@ -237,7 +239,7 @@ function main(): void {
   }
   const threads = args.threads ? Number(args.threads) : getNumThreads();
   const started = performance.now();
-  const order: Solver[] = ['fast', 'fast-f32', 'reference'];
+  const order: Solver[] = ['fast', 'fast-f32', 'blocked', 'reference'];
   const reports = new Map<Solver, ChildReport>();
   for (const solver of order) {
     process.stderr.write(`bench/gpfq: ${solver} ...\n`);
@@ -246,6 +248,7 @@ function main(): void {
   const ref = reports.get('reference')!;
   const fast = reports.get('fast')!;
   const fast32 = reports.get('fast-f32')!;
+  const blocked = reports.get('blocked')!;
   const refCodes = decodeCodes(ref.codes);
   const summary = (r: ChildReport) => {
     const { codes, ...rest } = r;
@@ -260,9 +263,11 @@ function main(): void {
     goal: 10,
     ratio: ref.bestSeconds / fast.bestSeconds,
     ratioFloat32Products: ref.bestSeconds / fast32.bestSeconds,
+    ratioBlocked: ref.bestSeconds / blocked.bestSeconds,
     reference: summary(ref),
     fast: { ...summary(fast), agreementWithReference: agreement(refCodes, decodeCodes(fast.codes)) },
     fastFloat32Products: { ...summary(fast32), agreementWithReference: agreement(refCodes, decodeCodes(fast32.codes)) },
+    blocked: { ...summary(blocked), agreementWithReference: agreement(refCodes, decodeCodes(blocked.codes)) },
     durationS: (performance.now() - started) / 1000,
   };
   const out = args.out ?? join(here, 'results', 'gpfq.json');
@@ -273,8 +278,9 @@ function main(): void {
   console.log(`  reference  ${f(ref.bestSeconds)} s   peak RSS ${ref.maxRssMiB.toFixed(0)} MiB   others ${ref.othersShare?.toFixed(2)}`);
   console.log(`  fast       ${f(fast.bestSeconds)} s (Gram ${f(fast.gramSeconds!)} + solve ${f(fast.solveSeconds!)})   peak RSS ${fast.maxRssMiB.toFixed(0)} MiB   others ${fast.othersShare?.toFixed(2)}`);
   console.log(`  fast-f32   ${f(fast32.bestSeconds)} s (Gram ${f(fast32.gramSeconds!)} + solve ${f(fast32.solveSeconds!)})   peak RSS ${fast32.maxRssMiB.toFixed(0)} MiB`);
-  console.log(`  ratio reference/fast = ${result.ratio.toFixed(1)}x (float32 products ${result.ratioFloat32Products.toFixed(1)}x), goal >= 10x`);
-  console.log(`  codes differing from the reference: fast ${result.fast.agreementWithReference.mismatchedCodes} in ${result.fast.agreementWithReference.divergentNeurons} neurons, fast-f32 ${result.fastFloat32Products.agreementWithReference.mismatchedCodes} in ${result.fastFloat32Products.agreementWithReference.divergentNeurons} neurons, of ${N1 * N0}`);
+  console.log(`  blocked    ${f(blocked.bestSeconds)} s   peak RSS ${blocked.maxRssMiB.toFixed(0)} MiB   others ${blocked.othersShare?.toFixed(2)}`);
+  console.log(`  ratio reference/fast = ${result.ratio.toFixed(1)}x (float32 products ${result.ratioFloat32Products.toFixed(1)}x), reference/blocked = ${result.ratioBlocked.toFixed(1)}x, goal >= 10x`);
+  console.log(`  codes differing from the reference: fast ${result.fast.agreementWithReference.mismatchedCodes} in ${result.fast.agreementWithReference.divergentNeurons} neurons, fast-f32 ${result.fastFloat32Products.agreementWithReference.mismatchedCodes} in ${result.fastFloat32Products.agreementWithReference.divergentNeurons} neurons, blocked ${result.blocked.agreementWithReference.mismatchedCodes} in ${result.blocked.agreementWithReference.divergentNeurons} neurons, of ${N1 * N0}`);
   console.log(`  wrote ${out}`);
 }
 

@@ -17,6 +17,10 @@ declare -A recipes=(
   [w2a2-lsq]="--wbits 2 --abits 2 --wq lsq --aq lsq --epochs 8 --lr 0.01"
   [w2a2-dorefa]="--wbits 2 --abits 2 --wq dorefa --aq pact --epochs 8 --lr 0.01"
   [w2a2-seed1]="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01 --seed 1"
+  [w4a4-e6]="--wbits 4 --abits 4 --wq sawb --aq pact --epochs 6 --lr 0.01"
+  # The anchor of issue 5, from the 12-epoch float model (bash experiments/float-baselines.sh resnet20-12ep)
+  [anchor-w2a2]="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01"
+  [anchor-w2a2-seed1]="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01 --seed 1"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(w4a4 w3a3 w2a2)
@@ -29,7 +33,9 @@ for name in "${names[@]}"; do
   resume=()
   [ -f "$out/checkpoints/last.safetensors" ] && resume=(--resume)
   read -r -a args <<< "${recipes[$name]}"
-  cmd=(./bin/lowbit.js qat --checkpoint results/float/resnet20.safetensors "${args[@]}" --batch-size 128 --out "$out" "${resume[@]}" --json)
+  checkpoint=results/float/resnet20.safetensors
+  [[ $name == anchor-* ]] && checkpoint=results/float/resnet20-12ep.safetensors
+  cmd=(./bin/lowbit.js qat --checkpoint "$checkpoint" "${args[@]}" --batch-size 128 --out "$out" "${resume[@]}" --json)
   echo "+ ${cmd[*]}" >&2
   "${cmd[@]}" > "$out.result.json"
   node experiments/record-result.mjs "$out.result.json" "$out" "$record" "${cmd[*]}"

@@ -648,6 +648,7 @@ INPLACE_BINARY(mul_, mul_)
 INPLACE_BINARY(div_, div_)
 INPLACE_BINARY(sub_, sub_)
 FN(addcmul_) { at::Tensor x = T(info, 0); x.addcmul_(T(info, 1), T(info, 2), scalarOf(info, 3)); return info[0]; }
+FN(addmm_) { at::Tensor x = T(info, 0); x.addmm_(T(info, 1), T(info, 2), scalarOf(info, 3), scalarOf(info, 4)); return info[0]; }
 FN(addcdiv_) { at::Tensor x = T(info, 0); x.addcdiv_(T(info, 1), T(info, 2), scalarOf(info, 3)); return info[0]; }
 FN(lerp_) { at::Tensor x = T(info, 0); x.lerp_(T(info, 1), scalarOf(info, 2)); return info[0]; }
 FN(copy_) { at::Tensor x = T(info, 0); x.copy_(T(info, 1)); return info[0]; }
@@ -777,7 +778,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(conv2d); EXPORT(linear); EXPORT(maxPool2d); EXPORT(avgPool2d); EXPORT(adaptiveAvgPool2d);
   EXPORT(batchNorm); EXPORT(hardtanh); EXPORT(leakyRelu); EXPORT(logSoftmax); EXPORT(softmax);
   EXPORT(crossEntropy); EXPORT(nllLoss); EXPORT(klDiv); EXPORT(mseLoss); EXPORT(dropout); EXPORT(oneHot);
-  EXPORT(add_); EXPORT(mul_); EXPORT(div_); EXPORT(sub_); EXPORT(addcmul_); EXPORT(addcdiv_); EXPORT(lerp_);
+  EXPORT(add_); EXPORT(mul_); EXPORT(div_); EXPORT(sub_); EXPORT(addcmul_); EXPORT(addmm_); EXPORT(addcdiv_); EXPORT(lerp_);
   EXPORT(copy_); EXPORT(setData); EXPORT(zero_); EXPORT(fill_); EXPORT(sqrt_); EXPORT(clamp_);
   EXPORT(requiresGrad); EXPORT(setRequiresGrad); EXPORT(isLeaf); EXPORT(grad); EXPORT(setGrad);
   EXPORT(retainGrad); EXPORT(detach); EXPORT(backward); EXPORT(autogradGrad); EXPORT(setGradEnabled);

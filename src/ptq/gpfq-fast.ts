@@ -17,12 +17,12 @@
  * multiply-adds at GEMM speed, so the speed-up grows with N1 / N0: bench/gpfq.ts measured 1.2-1.7x at
  * N0 = 576, N1 = 64 and 11.6x at N1 = 512 (float64 products; about 2x more with float32 ones). The sure
  * gain is memory: it never holds the m x N0 inputs.
- * The sequential part runs on Float64Arrays in plain JS: per block it is N1 x blockSize^2 / 2 multiply-adds
- * with no allocation, faster than a dozen tensor ops per column and keeping the quantizer rule in TS.
+ * The sequential part is greedy-block.ts.
  */
 import { LowbitError } from '../errors.ts';
 import { fromArray, scope, type Tensor } from '../tensor/index.ts';
-import { dequantize, quantizeCode, scaleTensor, stepColumn, type Alphabet } from './alphabet.ts';
+import { dequantize, scaleTensor, stepColumn, type Alphabet } from './alphabet.ts';
+import { greedyBlock } from './greedy-block.ts';
 import type { GramMatrices } from './gram-accumulator.ts';
 import type { GpfqResult } from './gpfq-result.ts';
 
@@ -45,43 +45,23 @@ export function gpfqFast(weight: Tensor, gram: GramMatrices, alphabet: Alphabet,
   if (alphabet.steps.length !== 1 && alphabet.steps.length !== n1) {
     throw new LowbitError(`GPFQ: the alphabet has ${alphabet.steps.length} per-channel steps for ${n1} output neurons; build it from this weight`);
   }
-  const { kMin, kMax, steps } = alphabet;
-
   return scope(() => {
     const W = weight.to('float64').contiguous();
     const A = gram.a.to('float64');
     const B = gram.b.to('float64');
     const R = W.matmul(A.tril().t()).contiguous(); // R[:, t] = sum_{j<=t} A[t,j] w_j
-    const hDiag = B.diagonal().toFloat64Array(); // ||X~_t||^2
     const codes = new Int32Array(n1 * n0);
 
     for (let b = 0; b < n0; b += blockSize) {
       const len = Math.min(blockSize, n0 - b);
       const rest = n0 - b - len;
       scope(() => {
-        const Rb = R.narrow(1, b, len).contiguous().toFloat64Array(); // N1 x len
-        const Hb = B.narrow(0, b, len).narrow(1, b, len).contiguous().toFloat64Array(); // B symmetric: row t = column t
-        const qb = new Float64Array(n1 * len); // dequantized q of this block
-        for (let i = 0; i < n1; i++) {
-          const step = steps.length === 1 ? steps[0] : steps[i];
-          const row = i * len;
-          for (let t = 0; t < len; t++) {
-            const h = hDiag[b + t];
-            if (!(h > 0)) continue; // dead input: q_t = 0
-            // q_t = Q(<X~_t, u_{t-1} + w_t X_t> / ||X~_t||^2), the inner product being R[i, t] by now
-            const k = quantizeCode(Rb[row + t] / h / step, kMin, kMax);
-            if (k === 0) continue;
-            codes[i * n0 + b + t] = k;
-            const q = k * step;
-            qb[row + t] = q;
-            const hRow = t * len;
-            for (let s = t + 1; s < len; s++) Rb[row + s] -= q * Hb[hRow + s]; // R[:, s] -= q_t B[s,t]
-          }
-        }
+        const r = R.narrow(1, b, len).contiguous().toFloat64Array(); // N1 x len
+        const h = B.narrow(0, b, len).narrow(1, b, len).contiguous().toFloat64Array();
+        const qb = greedyBlock({ r, h, start: b, len, n0 }, alphabet, codes);
         // Lazy update of every later column at once: R[:, e:] -= Q_block B[e:, block]'
         if (rest > 0) {
-          const update = fromArray(qb, [n1, len]).matmul(B.narrow(0, b + len, rest).narrow(1, b, len).t());
-          R.narrow(1, b + len, rest).sub_(update);
+          R.narrow(1, b + len, rest).addmm_(fromArray(qb, [n1, len]), B.narrow(0, b + len, rest).narrow(1, b, len).t(), 1, -1);
         }
       });
     }

@@ -32,7 +32,7 @@ export function gpfqReference(
   alphabet: Alphabet,
   opts: GpfqReferenceOptions = {},
 ): GpfqResult {
-  const { n1, n0, m, dtype } = checkInputs(weight, x, xTilde, alphabet);
+  const { n1, n0, m, dtype } = checkLayerInputs(weight, x, xTilde, alphabet);
   return scope(() => {
     const W = weight.to(dtype).contiguous();
     // Row t of these is column t of X / X~, contiguous, so each step streams memory in order.
@@ -73,7 +73,8 @@ export function gpfqReference(
   });
 }
 
-function checkInputs(weight: Tensor, x: Tensor, xTilde: Tensor, alphabet: Alphabet) {
+/** Validates a layer's weight, inputs and alphabet for the solvers that read X and X~ whole. */
+export function checkLayerInputs(weight: Tensor, x: Tensor, xTilde: Tensor, alphabet: Alphabet) {
   if (weight.ndim !== 2) throw new LowbitError(`GPFQ: weight must be 2-D (N1 x N0), got shape [${weight.shape.join(', ')}]`);
   const [n1, n0] = weight.shape;
   for (const [name, t] of [['X', x], ['X~', xTilde]] as const) {

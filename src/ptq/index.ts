@@ -18,5 +18,6 @@ export { type GpfqResult, disposeGpfqResult } from './gpfq-result.ts';
 export { gpfqReference, type GpfqReferenceOptions } from './gpfq-reference.ts';
 export { GramAccumulator, type GramAccumulatorOptions, type GramMatrices } from './gram-accumulator.ts';
 export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
+export { gpfqBlocked, type GpfqBlockedOptions } from './gpfq-blocked.ts';
 export { toQuantModel, ptqQuantConfig } from './to-quant-model.ts';
 export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';

@@ -10,6 +10,7 @@ import { LowbitError } from '../errors.ts';
 import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
+import { gpfqBlocked } from './gpfq-blocked.ts';
 import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
@@ -17,7 +18,12 @@ import { GramAccumulator } from './gram-accumulator.ts';
 import { layerInputs } from './layer-inputs.ts';
 
 export type PtqMethod = 'gpfq' | 'rtn';
-export type GpfqSolver = 'fast' | 'reference';
+/**
+ * 'fast': Gram sums streamed batch by batch (O(N0^2) memory, O(m N0^2) work); 'blocked': the column loop
+ * with block-deferred updates (X and X~ held whole, O(m N0 N1) work in GEMMs: faster when N1 is well
+ * below N0); 'reference': the column loop as published (float64). All three follow the same greedy path.
+ */
+export type GpfqSolver = 'fast' | 'blocked' | 'reference';
 
 export interface PtqConfig {
   method: PtqMethod;
@@ -169,9 +175,10 @@ export function quantizeNetwork(
               tp = phases.lap('error', tp);
               gram?.add(X, Xt);
               phases.lap('gram', tp);
-              if (useGpfq && solver === 'reference') {
-                rowsX.push(keep(X.to('float64')));
-                rowsXt.push(keep(Xt.to('float64')));
+              if (useGpfq && solver !== 'fast') {
+                const dtype = solver === 'reference' ? 'float64' : 'float32';
+                rowsX.push(keep(X.to(dtype)));
+                rowsXt.push(keep(Xt.to(dtype)));
               }
             });
           }
@@ -182,8 +189,13 @@ export function quantizeNetwork(
             const codes = quantizeToCodes(W.to('float64'), alphabet);
             return { codes, weight: dequantize(codes, alphabet) };
           }
-          if (solver === 'reference') {
-            const r = gpfqReference(W.to('float64'), cat(rowsX, 0), cat(rowsXt, 0), alphabet);
+          if (solver !== 'fast') {
+            const x = cat(rowsX, 0);
+            const xTilde = cat(rowsXt, 0);
+            for (const t of [...rowsX, ...rowsXt]) t.dispose(); // halves the peak: the batches are in x, x~ now
+            rowsX = [];
+            rowsXt = [];
+            const r = solver === 'reference' ? gpfqReference(W.to('float64'), x, xTilde, alphabet) : gpfqBlocked(W, x, xTilde, alphabet);
             return { codes: r.codes, weight: r.weight };
           }
           const r = gpfqFast(W, gram!, alphabet);

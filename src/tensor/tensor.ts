@@ -526,6 +526,12 @@ export class Tensor implements Tracked {
     return this;
   }
   /** this += value * t1 * t2 */
+  /** this = beta * this + alpha * (m1 @ m2), in place: one GEMM that accumulates, no temporary. */
+  addmm_(m1: Tensor, m2: Tensor, beta = 1, alpha = 1): this {
+    native.addmm_(this.handle, m1.handle, m2.handle, beta, alpha);
+    return this;
+  }
+
   addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
     native.addcmul_(this.handle, t1.handle, t2.handle, value);
     return this;
