@@ -3,11 +3,12 @@
  * ResNet-20 (results/float/resnet20.safetensors), 2048 seeded Fashion-MNIST calibration images,
  * weight-only, with the same layer pipeline (forward passes, patch matrices, solve, error) as `lowbit ptq`:
  *
- *   node --import tsx bench/gpfq-network.ts [--calib 2048] [--bits 4] [--threads N] [--solvers fast,fast-f64,reference] [--out FILE]
+ *   node --import tsx bench/gpfq-network.ts [--calib 2048] [--bits 4] [--threads N] [--solvers fast,fast-f64,blocked,reference] [--granularity channel|layer] [--out FILE]
  *
  * Solvers, each in its own child process so that its peak RSS is its own:
  * - fast: the Gram solver with float32 per-batch products (the default of lowbit ptq);
  * - fast-f64: the Gram solver with float64 products (code for code the column loop);
+ * - blocked: the column loop in blocks of GEMMs (float32), which holds every layer's whole inputs;
  * - reference: the column loop, which holds every layer's whole m x N0 inputs (float64).
  * Reported: total seconds and the split (forward passes + patches, Gram sums, solve, error sample),
  * peak RSS, test accuracy, ratio reference / fast, and the goal (fast under 60 s on 2 cores).
@@ -29,8 +30,8 @@ import { resultHeader } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { writeJsonAtomic } from './lib/write-json.ts';
 
-type Solver = 'fast' | 'fast-f64' | 'reference';
-const SOLVERS: Solver[] = ['fast', 'fast-f64', 'reference'];
+type Solver = 'fast' | 'fast-f64' | 'blocked' | 'reference';
+const SOLVERS: Solver[] = ['fast', 'fast-f64', 'blocked', 'reference'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -40,6 +41,7 @@ const { values: args } = parseArgs({
     bits: { type: 'string', default: '4' },
     threads: { type: 'string' },
     solvers: { type: 'string', default: SOLVERS.join(',') },
+    granularity: { type: 'string', default: 'channel' },
     seed: { type: 'string', default: '0' },
     child: { type: 'string' },
     out: { type: 'string' },
@@ -69,7 +71,8 @@ function runChild(solver: Solver): ChildReport {
     method: 'gpfq',
     bits: Number(args.bits),
     firstLastBits: 8,
-    solver: solver === 'reference' ? 'reference' : 'fast',
+    solver: solver === 'reference' || solver === 'blocked' ? solver : 'fast',
+    granularity: args.granularity as PtqConfig['granularity'],
     gramDtype: solver === 'fast-f64' ? 'float64' : 'float32',
   };
   const guard = new ContentionGuard({ maxOthersShare: 0.1, quietBudgetMs: 60_000 });
@@ -97,7 +100,7 @@ function runChild(solver: Solver): ChildReport {
 
 function spawnChild(solver: Solver, threads: number): ChildReport {
   const argv = ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', solver];
-  for (const k of ['checkpoint', 'calib', 'bits', 'seed'] as const) argv.push(`--${k}`, String(args[k]));
+  for (const k of ['checkpoint', 'calib', 'bits', 'seed', 'granularity'] as const) argv.push(`--${k}`, String(args[k]));
   const r = spawnSync(process.execPath, argv, { env: { ...process.env, LOWBIT_THREADS: String(threads) }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`bench/gpfq-network: the ${solver} child failed (status ${r.status}):\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as ChildReport;
@@ -133,7 +136,7 @@ function main(): void {
   const strip = (r: ChildReport) => ({ ...r, layers: r.layers.map(({ codes, ...rest }) => (void codes, rest)) });
   const result = {
     ...resultHeader('bench/gpfq-network', threads),
-    network: { checkpoint: args.checkpoint, calibrationImages: Number(args.calib), bits: Number(args.bits), firstLastBits: 8, alphabet: 'signed (2^b levels), one step per layer, C = 1.16' },
+    network: { checkpoint: args.checkpoint, calibrationImages: Number(args.calib), bits: Number(args.bits), firstLastBits: 8, alphabet: `signed (2^b levels), one step per ${args.granularity === 'layer' ? 'layer' : 'output channel'}, C = 1.16` },
     goalSeconds: GOAL_SECONDS,
     ratioDefinition: 'ratio = reference seconds / fast seconds, whole network',
     ratio: fast && ref ? ref.seconds / fast.seconds : null,

@@ -61,7 +61,7 @@ export const demoCommand: Command = {
     for (const bits of BITS) {
       for (const method of METHODS) {
         const runDir = new RunDir(join(out, `ptq-${method}-w${bits}`));
-        const config: PtqConfig = { method, bits, firstLastBits: 8, solver: 'fast', convention: 'signed', granularity: 'layer' };
+        const config: PtqConfig = { method, bits, firstLastBits: 8, solver: 'fast', convention: 'signed', granularity: 'channel' };
         runDir.writeConfig({ command: 'demo-ptq', checkpoint, ptq: config, calib: calibration.shape[0], seed });
         const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: dsOptions, floatAccuracy });
         floatAccuracy = r.floatAccuracy;

@@ -101,7 +101,7 @@ export function runPtq(args: {
 export const ptqCommand: Command = {
   name: 'ptq',
   summary: 'post-training quantization of a float checkpoint (GPFQ or round-to-nearest)',
-  usage: 'lowbit ptq (--checkpoint PATH | --onnx FILE) [--method gpfq|rtn] [--wbits N] [--calib N] [--solver fast|reference] [--out DIR]',
+  usage: 'lowbit ptq (--checkpoint PATH | --onnx FILE) [--method gpfq|rtn] [--wbits N] [--calib N] [--solver fast|blocked|reference] [--out DIR]',
   examples: [
     'lowbit ptq --checkpoint runs/r20/model.safetensors --method gpfq --wbits 4 --calib 2048',
     'lowbit ptq --checkpoint runs/mlp/model.safetensors --method rtn --wbits 3 --json',
@@ -115,9 +115,14 @@ export const ptqCommand: Command = {
     abits: { type: 'string', default: '32', metavar: 'N', description: 'activation bits (2..8, uniform, ranges set on the calibration images after the weights); 32 keeps activations float' },
     'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
     calib: { type: 'string', default: '2048', metavar: 'N', description: 'calibration images from the training set' },
-    solver: { type: 'string', default: 'fast', choices: ['fast', 'reference'], description: 'GPFQ solver: Gram-matrix (fast) or the column loop' },
+    solver: {
+      type: 'string',
+      default: 'fast',
+      choices: ['fast', 'blocked', 'reference'],
+      description: "GPFQ solver, same codes: Gram sums (fast, O(N0^2) memory), the column loop in blocks of GEMMs (blocked: holds the layer's inputs, faster when outputs << inputs), or the column loop as published",
+    },
     alphabet: { type: 'string', default: 'signed', choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
-    granularity: { type: 'string', default: 'layer', choices: ['layer', 'channel'], description: 'one step size per layer or per output channel' },
+    granularity: { type: 'string', default: 'channel', choices: ['layer', 'channel'], description: "one step size per output channel (default: BN networks' rows differ in scale, and one layer step clips the large ones) or per layer (the GPFQ paper's)" },
     'gram-dtype': { type: 'string', default: 'float32', choices: ['float32', 'float64'], description: "precision of the fast solver's per-batch Gram products (sums are float64); float64 is ~2x slower and matches --solver reference code for code" },
     dataset: DATA_OPTIONS.dataset,
     seed: DATA_OPTIONS.seed,
