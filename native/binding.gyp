@@ -1,7 +1,7 @@
 {
   "targets": [{
     "target_name": "lowbit_native",
-    "sources": ["src/addon.cc", "src/fused-quant.cc"],
+    "sources": ["src/addon.cc", "src/fused-quant.cc", "src/clip-search.cc"],
     "include_dirs": [
       "<!@(node -p \"require('node-addon-api').include_dir\")",
       "<!@(node libtorch-config.cjs include)"

@@ -12,6 +12,7 @@
 #include <napi.h>
 
 #include "fused-quant.h"
+#include "clip-search.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -614,6 +615,7 @@ FN(batchNorm) {
                      D(info, 7), /*cudnn_enabled=*/true));
 }
 FN(hardtanh) { RET(at::hardtanh(T(info, 0), scalarOf(info, 1), scalarOf(info, 2))); }
+FN(clipGridErrors) { RET(lowbit::clipGridErrors(T(info, 0), T(info, 1), I(info, 2), info[3].As<Napi::Number>().DoubleValue(), info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().DoubleValue())); }
 FN(pactFakeQuant) { RET(lowbit::pactFakeQuant(T(info, 0), T(info, 1), info[2].As<Napi::Number>().Int64Value())); }
 FN(leakyRelu) { RET(at::leaky_relu(T(info, 0), scalarOf(info, 1))); }
 FN(logSoftmax) { RET(at::log_softmax(T(info, 0), I(info, 1))); }
@@ -767,7 +769,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(logicalAnd); EXPORT(logicalOr); EXPORT(logicalNot); EXPORT(where); EXPORT(clamp);
   EXPORT(neg); EXPORT(round); EXPORT(floor); EXPORT(ceil); EXPORT(trunc); EXPORT(sign); EXPORT(abs);
   EXPORT(exp); EXPORT(log); EXPORT(log2); EXPORT(sqrt); EXPORT(rsqrt); EXPORT(square); EXPORT(reciprocal);
-  EXPORT(tanh); EXPORT(sigmoid); EXPORT(sin); EXPORT(cos); EXPORT(relu); EXPORT(pactFakeQuant); EXPORT(isnan); EXPORT(isfinite);
+  EXPORT(tanh); EXPORT(sigmoid); EXPORT(sin); EXPORT(cos); EXPORT(relu); EXPORT(pactFakeQuant); EXPORT(clipGridErrors); EXPORT(isnan); EXPORT(isfinite);
   EXPORT(t);
   EXPORT(sum); EXPORT(mean); EXPORT(amax); EXPORT(amin); EXPORT(maxDim); EXPORT(minDim); EXPORT(argmax);
   EXPORT(argmin); EXPORT(var); EXPORT(std_); EXPORT(norm); EXPORT(prod); EXPORT(cumsum); EXPORT(all);

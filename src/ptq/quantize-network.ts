@@ -192,7 +192,7 @@ export function quantizeNetwork(
           if (solver !== 'fast') {
             const x = cat(rowsX, 0);
             const xTilde = cat(rowsXt, 0);
-            for (const t of [...rowsX, ...rowsXt]) t.dispose(); // halves the peak: the batches are in x, x~ now
+            for (const t of [...rowsX, ...rowsXt]) t.dispose(); // freed before the solver allocates its own m-row buffers
             rowsX = [];
             rowsXt = [];
             const r = solver === 'reference' ? gpfqReference(W.to('float64'), x, xTilde, alphabet) : gpfqBlocked(W, x, xTilde, alphabet);

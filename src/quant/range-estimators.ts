@@ -6,7 +6,7 @@
  * Signed grids are symmetric, so r bounds |x|; unsigned grids start at 0, so r bounds max(x, 0).
  */
 import { LowbitError } from '../errors.ts';
-import { fullLike, noGrad, scope, where, type Tensor } from '../tensor/index.ts';
+import { F, fromArray, fullLike, noGrad, scope, where, type Tensor } from '../tensor/index.ts';
 
 export type RangeMethod = 'minmax' | 'percentile' | 'mse';
 export const RANGE_METHODS: readonly RangeMethod[] = ['minmax', 'percentile', 'mse'];
@@ -83,10 +83,27 @@ export function rowQuantile(rows: Tensor, p: number, limit = QUANTILE_LIMIT): Te
 
 /**
  * MSE-optimal clipping by grid search: r_k = max * k / G for k = 1..G, keeping per row the r with the
- * smallest sum of (Q_r(x) - x)^2 (the first one on ties).
+ * smallest sum of (Q_r(x) - x)^2 (the first one on ties). The errors of all G candidates come from one
+ * native pass over the data (F.clipGridErrors); mseRangeByOps is the same search op by op.
  */
 function mseRange(rows: Tensor, rowMax: Tensor, grid: GridShape, G: number): Tensor {
-  if (!(Number.isInteger(G) && G >= 1)) throw new LowbitError(`mseGrid must be a positive integer, got ${G}`);
+  checkMseGrid(G);
+  const qMin = grid.signed ? -grid.qMax : 0;
+  const errors = F.clipGridErrors(rows, rowMax, G, qMin, grid.qMax, MIN_RANGE).toFloat64Array(); // R x G
+  const maxima = rowMax.toFloat64Array();
+  // r_k = max * (k / G) rounded as the tensor op rounds it in the rows' dtype (the caller clamps to MIN_RANGE).
+  const round = rowMax.dtype === 'float32' ? Math.fround : (v: number) => v;
+  const ranges = Array.from(maxima, (max, row) => {
+    let best = 0;
+    for (let k = 1; k < G; k++) if (errors[row * G + k] < errors[row * G + best]) best = k;
+    return round(max * round((best + 1) / G));
+  });
+  return fromArray(Float64Array.from(ranges), [ranges.length]).to(rowMax.dtype);
+}
+
+/** The grid search of mseRange as separate tensor ops, G passes of seven ops: the reference of the fused one. */
+export function mseRangeByOps(rows: Tensor, rowMax: Tensor, grid: GridShape, G: number): Tensor {
+  checkMseGrid(G);
   const qMin = grid.signed ? -grid.qMax : 0;
   let best = rowMax.clone();
   let bestErr = fullLike(rowMax, Infinity);
@@ -104,4 +121,8 @@ function mseRange(rows: Tensor, rowMax: Tensor, grid: GridShape, G: number): Ten
     bestErr = nextErr;
   }
   return best;
+}
+
+function checkMseGrid(G: number): void {
+  if (!(Number.isInteger(G) && G >= 1)) throw new LowbitError(`mseGrid must be a positive integer, got ${G}`);
 }

@@ -85,6 +85,16 @@ export function batchNorm(input: Tensor, opts: BatchNormOptions): Tensor {
 }
 
 /**
+ * Squared uniform-quantization error of every candidate clip range, one pass over the data (native
+ * clip-search.cc): rows R x N (float32/64), rowMax [R]; for k = 1..grid, r_k = max(rowMax * k / grid,
+ * minRange), s = r_k / qMax, err[row, k - 1] = sum (round(clamp(x / s, qMin, qMax)) * s - x)^2.
+ * Returns R x grid, float64.
+ */
+export function clipGridErrors(rows: Tensor, rowMax: Tensor, grid: number, qMin: number, qMax: number, minRange: number): Tensor {
+  return new Tensor(native.clipGridErrors(rows.handle, rowMax.handle, grid, qMin, qMax, minRange));
+}
+
+/**
  * PACT fake-quantization in one native pass with its own backward (native/src/fused-quant.cc):
  * round(clamp(clip(x, 0, alpha) / s, 0, levels)) * s with s = alpha / levels; gradient 1 to x on
  * [0, alpha), and to alpha the sum of the output gradient where x >= alpha. float32 x, one-element alpha.

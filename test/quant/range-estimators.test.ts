@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LowbitError } from '../../src/errors.ts';
 import { estimateRange, rowQuantile } from '../../src/quant/index.ts';
-import { zeros } from '../../src/tensor/index.ts';
+import { MIN_RANGE, mseRangeByOps } from '../../src/quant/range-estimators.ts';
+import { Generator, randn, zeros } from '../../src/tensor/index.ts';
 import { f64, maxAbsDiff, mseRangeRef, normals, quantileRef } from './reference.ts';
 
 const rowsOf = (values: number[], C: number): number[][] =>
@@ -51,6 +52,29 @@ describe('estimateRange', () => {
     const r2 = estimateRange(f64(normals(4000, 2)), { signed: true, perChannel: false, qMax: 1 }, { method: 'mse' }).item();
     const max = Math.max(...normals(4000, 2).map(Math.abs));
     assert.ok(r2 < 0.6 * max, `2-bit MSE range ${r2} vs max ${max}`);
+  });
+
+  it('mse: the one-pass native search gives the ranges of the op-by-op search bit for bit, float32 and float64', () => {
+    const g = new Generator(21);
+    // Large enough for several native chunks and a ragged tail; a dead (all-zero) row; heavy tails.
+    const pre = randn([3, 2 * 4096 + 13], { generator: g }).mul(randn([3, 2 * 4096 + 13], { generator: g }).exp());
+    const act = pre.relu();
+    act.narrow(0, 1, 1).zero_();
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [name, data, signed] of [['signed', pre, true], ['unsigned', act, false]] as const) {
+        for (const bits of [2, 4, 8]) {
+          const qMax = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
+          for (const perChannel of [false, true]) {
+            const rows = data.to(dtype).reshape(perChannel ? [3, -1] : [1, -1]);
+            const rowMax = (signed ? rows.abs() : rows.clamp(0)).amax(1);
+            const grid = { signed, perChannel, qMax };
+            const fused = estimateRange(rows, grid, { method: 'mse', mseGrid: 100 }).toArray();
+            const byOps = mseRangeByOps(rows, rowMax, grid, 100).clamp(MIN_RANGE).toArray();
+            assert.deepEqual(fused, byOps, `${dtype} ${name} ${bits} bits perChannel=${perChannel}`);
+          }
+        }
+      }
+    }
   });
 
   it('never returns 0, so an all-zero tensor (a dead ReLU) gives a usable scale', () => {
