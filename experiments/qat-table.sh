@@ -4,7 +4,8 @@
 # cosine, wd 5e-4, seed 0; lr 0.01 (the anchor's) unless the entry says otherwise. Each entry trains into runs/qat-<name> and is recorded in
 # results/qat/<name>.json (result + exact command + machine + commit). Resumable: rerun after an
 # interruption and it continues the unfinished run; finished entries are skipped.
-# Usage: bash experiments/qat-table.sh [name ...]   (default: w4a4 w3a3 w2a2)
+# Usage: bash experiments/qat-table.sh [name ...]   (default: w4a4-lr002 w3a3 w2a2, the best recipe per width;
+# the anchor-* entries need bash experiments/float-baselines.sh resnet20-12ep first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A recipes=(
@@ -23,7 +24,7 @@ declare -A recipes=(
   [anchor-w2a2-seed1]="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01 --seed 1"
 )
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(w4a4 w3a3 w2a2)
+[ ${#names[@]} -gt 0 ] || names=(w4a4-lr002 w3a3 w2a2)
 mkdir -p results/qat runs
 for name in "${names[@]}"; do
   [ -n "${recipes[$name]:-}" ] || { echo "unknown entry $name (known: ${!recipes[*]})"; exit 2; }

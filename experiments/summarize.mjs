@@ -1,0 +1,90 @@
+// Renders the committed experiment records as markdown tables: results/ptq/README.md (PTQ: model x
+// step granularity x activation bits, RTN and GPFQ at each weight width) and results/qat/README.md
+// (QAT runs: recipe, accuracy, drop from the float checkpoint they started from, speed). Every number
+// comes from the JSON records beside the tables, which hold the exact command, machine and commit.
+// Usage: node experiments/summarize.mjs
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const read = (file) => JSON.parse(readFileSync(file, 'utf8'));
+const pct = (x) => (100 * x).toFixed(2);
+const writeAtomic = (file, text) => {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+};
+
+function ptqTable() {
+  const dir = join(root, 'results/ptq');
+  const rows = new Map(); // model|granularity|abits -> { float, cells: method|bits -> result }
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const m = /^(.+)-(gpfq|rtn)-w(\d)(?:-a(\d+))?(-ch)?\.json$/.exec(f);
+    if (!m) continue;
+    const [, model, method, bits, abits, ch] = m;
+    const r = read(join(dir, f)).result;
+    const key = `${model}|${ch ? 'channel' : 'layer'}|${abits ?? '32'}`;
+    if (!rows.has(key)) rows.set(key, { float: r.floatAccuracy, cells: new Map() });
+    rows.get(key).cells.set(`${method}|${bits}`, { ...r, file: f });
+  }
+  const bits = ['4', '3', '2'];
+  const head = ['model', 'step', 'acts', 'float', ...bits.flatMap((b) => [`RTN W${b}`, `GPFQ W${b}`])];
+  const lines = [
+    '# PTQ on Fashion-MNIST (test accuracy %, drop from float in pp)',
+    '',
+    'Written by `node experiments/summarize.mjs` from the JSON records here (each holds its exact command, machine',
+    'and commit); made by `experiments/ptq-table.sh`. First and last layer 8-bit, 2048 calibration images, seed 0.',
+    '"step": one step per layer (the GPFQ paper) or per output channel (`--granularity channel`, the CLI default).',
+    '"acts": 32 = float activations; 8 = uniform 8-bit activations, MSE ranges set after the weights.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+  ];
+  for (const [key, row] of [...rows].sort()) {
+    const [model, gran, abits] = key.split('|');
+    const cells = bits.flatMap((b) =>
+      ['rtn', 'gpfq'].map((method) => {
+        const c = row.cells.get(`${method}|${b}`);
+        return c ? `${pct(c.quantizedAccuracy)} (${(100 * c.drop).toFixed(2)})` : '-';
+      }),
+    );
+    lines.push(`| ${model} | ${gran} | ${abits} | ${pct(row.float)} | ${cells.join(' | ')} |`);
+  }
+  const gpfqSeconds = [...rows].filter(([k]) => k.startsWith('resnet20|')).flatMap(([k, r]) => [...r.cells.values()].filter((c) => c.method === 'gpfq').map((c) => `${c.file}: ${c.seconds.toFixed(1)} s`));
+  if (gpfqSeconds.length) lines.push('', 'Whole-run seconds of the ResNet-20 GPFQ rows (threads as recorded; see bench/gpfq-network for idle timings):', '', ...gpfqSeconds.map((s) => `- ${s}`));
+  writeAtomic(join(dir, 'README.md'), `${lines.join('\n')}\n`);
+}
+
+function floatAccuracy(checkpoint) {
+  const record = join(root, checkpoint.replace(/\.safetensors$/, '.json'));
+  return existsSync(record) ? read(record).result.testAccuracy : null;
+}
+
+function qatTable() {
+  const dir = join(root, 'results/qat');
+  const head = ['entry', 'W/A bits', 'weights', 'acts', 'epochs', 'lr', 'seed', 'from (float %)', 'test %', 'drop pp', 'img/s', 'threads'];
+  const lines = [
+    '# QAT of ResNet-20 on Fashion-MNIST',
+    '',
+    'Written by `node experiments/summarize.mjs` from the JSON records here; made by `experiments/qat-table.sh`.',
+    'First and last layer 8-bit, batch 128, crop(pad 2)+flip, SGD Nesterov cosine, wd 5e-4.',
+    'img/s is the training rate of that run with the threads shown, often with another run sharing the 2 cores:',
+    'bench/qat-throughput measures speed.',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+  ];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const rec = read(join(dir, f));
+    const o = rec.options;
+    const fl = floatAccuracy(o.checkpoint);
+    const acc = rec.result.testAccuracy;
+    lines.push(
+      `| ${basename(f, '.json')} | W${o.wbits}A${o.abits} | ${o.wq} | ${o.aq} | ${o.epochs} | ${o.lr} | ${o.seed} | ${basename(o.checkpoint, '.safetensors')} (${fl === null ? '?' : pct(fl)}) | ${pct(acc)} | ${fl === null ? '-' : (100 * (fl - acc)).toFixed(2)} | ${rec.result.imagesPerSecond.toFixed(0)} | ${rec.environment.threads} |`,
+    );
+  }
+  writeAtomic(join(dir, 'README.md'), `${lines.join('\n')}\n`);
+}
+
+ptqTable();
+qatTable();
+console.log('wrote results/ptq/README.md and results/qat/README.md');
