@@ -4,10 +4,11 @@
  *
  * The loop needs, at column t, only <X~_t, u_{t-1} + w_t X_t> (methods/gpfq.md §4). For a block of
  * columns b..e-1 and residuals U = u_{b-1} (one column per neuron, m x N1) that splits into
- *   <X~_t, u_{b-1}>                                  P = X~_blk' U          (len x N1, one GEMM)
+ *   <X~_t, u_{b-1}>                                  P = X~_blk' U          (len x N1)
  *   + sum_{b<=j<=t} <X~_t, X_j> w_j                  W_blk tril(X~_blk' X_blk)'
  *   - sum_{b<=j<t} <X~_t, X~_j> q_j                  the block's forward substitution (greedy-block.ts)
- * and after the block U += X_blk W_blk' - X~_blk Q_blk' (two GEMMs). Per block: 3 m len N1 + 2 m len^2
+ * with P and both block Gram matrices from one GEMM, and after the block U += X_blk W_blk' - X~_blk Q_blk'
+ * (a second GEMM). Per block: 3 m len N1 + 2 m len^2
  * multiply-adds, so O(m N0 (3 N1 + 2 len)) in all: fewer than the Gram solver's ~1.3 m N0^2 when
  * N1 < ~0.4 N0 (every 3x3 conv of ResNet-20 has N1 = N0 / 9), and every one of them in a GEMM, where the
  * column loop streams U three times per column. Memory: X, X~ and U whole, O(m (N0 + N1)), as the loop.
