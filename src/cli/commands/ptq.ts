@@ -119,7 +119,7 @@ export const ptqCommand: Command = {
       type: 'string',
       default: 'fast',
       choices: ['fast', 'blocked', 'reference'],
-      description: "GPFQ solver, same codes: Gram sums (fast, O(N0^2) memory), the column loop in blocks of GEMMs (blocked: holds the layer's inputs, faster when outputs << inputs), or the column loop as published",
+      description: "GPFQ solver, same codes: Gram sums (fast, O(N0^2) memory), the column loop in blocks of GEMMs (blocked: holds the layer's inputs; fewer flops when outputs << inputs, slower than fast on 2 cores), or the column loop as published",
     },
     alphabet: { type: 'string', default: 'signed', choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
     granularity: { type: 'string', default: 'channel', choices: ['layer', 'channel'], description: "one step size per output channel (default: BN networks' rows differ in scale, and one layer step clips the large ones) or per layer (the GPFQ paper's)" },
