@@ -9,6 +9,13 @@ export interface Tracked {
   readonly isDisposed: boolean;
   /** Set by keep(): no scope frees it; its owner (a module, an optimizer) disposes it. */
   kept: boolean;
+  /**
+   * Called once the object's lifetime is no longer a scope's: made outside any scope, returned from the
+   * outermost one, or kept. Tensors then report their native bytes to V8, so that garbage collection
+   * weighs them; scoped temporaries are not reported (V8 would run full GCs for memory that scope()
+   * frees anyway).
+   */
+  unscoped?(): void;
 }
 
 const stack: Tracked[][] = [];
@@ -16,10 +23,12 @@ const stack: Tracked[][] = [];
 export function track(t: Tracked): void {
   const top = stack[stack.length - 1];
   if (top !== undefined) top.push(t);
+  else t.unscoped?.();
 }
 
 /** Exempts tensors from every enclosing scope; the caller owns them now. */
 export function keep<T extends Tracked>(t: T): T {
+  if (!t.kept) t.unscoped?.();
   t.kept = true;
   return t;
 }
@@ -64,8 +73,9 @@ export function scope<T>(fn: () => T): T {
   const parent = stack[stack.length - 1];
   for (const t of created) {
     if (t.kept || t.isDisposed) continue;
-    if (returned.has(t)) parent?.push(t);
-    else t.dispose();
+    if (!returned.has(t)) t.dispose();
+    else if (parent) parent.push(t);
+    else t.unscoped?.();
   }
   return result;
 }

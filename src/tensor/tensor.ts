@@ -70,6 +70,11 @@ export class Tensor implements Tracked {
     return this.h;
   }
 
+  /** See Tracked.unscoped: from here on the GC may have to free this tensor, so V8 hears of its bytes. */
+  unscoped(): void {
+    if (this.h !== null) native.reportExternal(this.h);
+  }
+
   /** Frees this reference to the native tensor now (views and other references keep the data alive). */
   dispose(): void {
     if (this.h !== null) {

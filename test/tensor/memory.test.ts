@@ -3,6 +3,7 @@
 // Run with --expose-gc (npm test does); without it these tests skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { native } from '../../src/tensor/native.ts';
 import { F, Tensor, fromArray, getNumThreads, keep, manualSeed, noGrad, randint, randn, scope, setNumThreads, zeros } from '../../src/tensor/index.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -112,4 +113,36 @@ test('tensors created outside any scope are freed by their finalizers after gc()
   const after = process.memoryUsage().rss;
   t.diagnostic(`${count} x 256 KiB unscoped tensors: RSS ${(before / MB).toFixed(1)} -> peak ${(peak / MB).toFixed(1)} -> ${(after / MB).toFixed(1)} MiB`);
   assert.ok(peak - before < 128 * MB, `RSS rose ${((peak - before) / MB).toFixed(1)} MiB for ${((count * elements * 4) / MB).toFixed(0)} MiB allocated`);
+});
+
+test('V8 hears of the bytes of tensors the GC may free, not of scoped temporaries', () => {
+  const MiB = 1024 * 1024;
+  // process.memoryUsage().external does not include what addons report; V8's own count does.
+  const external = (): number => native.externalMemory();
+  const eightMiB = () => zeros([2 * MiB]); // float32: 8 MiB
+  let before = external();
+  const outside = eightMiB();
+  assert.ok(external() - before >= 8 * MiB - 1024, 'a tensor made outside any scope is reported');
+  before = external();
+  outside.dispose();
+  assert.ok(before - external() >= 8 * MiB - 1024, 'disposing it takes its bytes back');
+
+  before = external();
+  let peak = 0;
+  scope(() => {
+    for (let i = 0; i < 4; i++) eightMiB();
+    peak = external() - before;
+  });
+  assert.ok(peak < MiB, `scoped temporaries are not reported (external grew ${peak} bytes)`);
+
+  before = external();
+  const escaped = scope(() => eightMiB());
+  assert.ok(external() - before >= 8 * MiB - 1024, 'a tensor returned from the outermost scope is reported');
+  before = external();
+  const kept = scope(() => keep(eightMiB()));
+  assert.ok(external() - before >= 8 * MiB - 1024, 'a kept tensor is reported');
+  before = external();
+  const inner = scope(() => scope(() => eightMiB()));
+  assert.ok(external() - before >= 8 * MiB - 1024, 'reported once it leaves the outermost of nested scopes');
+  for (const t of [escaped, kept, inner]) t.dispose();
 });
