@@ -19,9 +19,10 @@ import { layerInputs } from './layer-inputs.ts';
 
 export type PtqMethod = 'gpfq' | 'rtn';
 /**
- * 'fast': Gram sums streamed batch by batch (O(N0^2) memory, O(m N0^2) work); 'blocked': the column loop
- * with block-deferred updates (X and X~ held whole, O(m N0 N1) work in GEMMs: fewer flops when N1 is
- * well below N0, though its thin GEMMs ran slower than the Gram sums on 2 cores, bench/gpfq-network); 'reference': the column loop as published (float64). All three follow the same greedy path.
+ * 'fast': Gram sums streamed batch by batch (O(N0^2) memory, O(m N0^2) work). 'blocked': the column loop
+ * with block-deferred updates (X and X~ held whole, O(m N0 N1) work in GEMMs; fewer flops when N1 is well
+ * below N0, though its thin GEMMs ran slower than the Gram sums on 2 cores, bench/gpfq-network).
+ * 'reference': the column loop as published (float64). All three follow the same greedy path.
  */
 export type GpfqSolver = 'fast' | 'blocked' | 'reference';
 
