@@ -1,7 +1,7 @@
 {
   "targets": [{
     "target_name": "lowbit_native",
-    "sources": ["src/addon.cc", "src/fused-quant.cc", "src/clip-search.cc"],
+    "sources": ["src/addon.cc", "src/fused-quant.cc", "src/clip-search.cc", "src/cpu-allocator.cc"],
     "include_dirs": [
       "<!@(node -p \"require('node-addon-api').include_dir\")",
       "<!@(node libtorch-config.cjs include)"
@@ -10,6 +10,6 @@
     "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_EXPERIMENTAL", "<!@(node libtorch-config.cjs defines)"],
     "cflags!": ["-fno-exceptions"],
     "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-    "cflags_cc": ["-fexceptions", "-frtti", "-std=c++17", "-O3", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
+    "cflags_cc": ["-fexceptions", "-frtti", "-std=c++17", "-O3", "-ffp-contract=off", "-Wno-unused-parameter", "-Wno-deprecated-declarations"]
   }]
 }

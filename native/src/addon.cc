@@ -13,6 +13,7 @@
 
 #include "fused-quant.h"
 #include "clip-search.h"
+#include "cpu-allocator.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -640,6 +641,7 @@ FN(batchNorm) {
 }
 FN(hardtanh) { RET(at::hardtanh(T(info, 0), scalarOf(info, 1), scalarOf(info, 2))); }
 FN(clipGridErrors) { RET(lowbit::clipGridErrors(T(info, 0), T(info, 1), I(info, 2), info[3].As<Napi::Number>().DoubleValue(), info[4].As<Napi::Number>().DoubleValue(), info[5].As<Napi::Number>().DoubleValue())); }
+FN(sawbFakeQuant) { RET(lowbit::sawbFakeQuant(T(info, 0), info[1].As<Napi::Number>().DoubleValue(), info[2].As<Napi::Number>().DoubleValue(), info[3].As<Napi::Number>().Int64Value())); }
 FN(pactFakeQuant) { RET(lowbit::pactFakeQuant(T(info, 0), T(info, 1), info[2].As<Napi::Number>().Int64Value())); }
 FN(leakyRelu) { RET(at::leaky_relu(T(info, 0), scalarOf(info, 1))); }
 FN(logSoftmax) { RET(at::log_softmax(T(info, 0), I(info, 1))); }
@@ -770,9 +772,27 @@ FN(mallocOption) {
 #endif
 }
 
+// lowbit's CPU allocator (cpu-allocator.cc) for every later ATen allocation; src/tensor/system.ts
+// installs it at load unless LOWBIT_MALLOC=default.
+FN(installCpuAllocator) {
+  lowbit::installCpuAllocator();
+  return info.Env().Undefined();
+}
+FN(cpuAllocatorStats) {
+  ENV;
+  const lowbit::CpuAllocatorStats s = lowbit::cpuAllocatorStats();
+  auto o = Napi::Object::New(env);
+  o.Set("installed", Napi::Boolean::New(env, lowbit::cpuAllocatorInstalled()));
+  o.Set("liveBlocks", Napi::Number::New(env, static_cast<double>(s.liveBlocks)));
+  o.Set("liveBytes", Napi::Number::New(env, static_cast<double>(s.liveBytes)));
+  o.Set("totalAllocations", Napi::Number::New(env, static_cast<double>(s.totalAllocations)));
+  return o;
+}
+
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, guarded<name>, #name))
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  EXPORT(installCpuAllocator); EXPORT(cpuAllocatorStats);
   EXPORT(dispose); EXPORT(reportExternal); EXPORT(externalMemory); EXPORT(isDisposed); EXPORT(shape); EXPORT(strides); EXPORT(dtype); EXPORT(device);
   EXPORT(numel); EXPORT(isContiguous); EXPORT(sameStorage); EXPORT(item);
   EXPORT(fromBuffer); EXPORT(toBuffer);
@@ -793,7 +813,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT(logicalAnd); EXPORT(logicalOr); EXPORT(logicalNot); EXPORT(where); EXPORT(clamp);
   EXPORT(neg); EXPORT(round); EXPORT(floor); EXPORT(ceil); EXPORT(trunc); EXPORT(sign); EXPORT(abs);
   EXPORT(exp); EXPORT(log); EXPORT(log2); EXPORT(sqrt); EXPORT(rsqrt); EXPORT(square); EXPORT(reciprocal);
-  EXPORT(tanh); EXPORT(sigmoid); EXPORT(sin); EXPORT(cos); EXPORT(relu); EXPORT(pactFakeQuant); EXPORT(clipGridErrors); EXPORT(isnan); EXPORT(isfinite);
+  EXPORT(tanh); EXPORT(sigmoid); EXPORT(sin); EXPORT(cos); EXPORT(relu); EXPORT(pactFakeQuant); EXPORT(sawbFakeQuant); EXPORT(clipGridErrors); EXPORT(isnan); EXPORT(isfinite);
   EXPORT(t);
   EXPORT(sum); EXPORT(mean); EXPORT(amax); EXPORT(amin); EXPORT(maxDim); EXPORT(minDim); EXPORT(argmax);
   EXPORT(argmin); EXPORT(var); EXPORT(std_); EXPORT(norm); EXPORT(prod); EXPORT(cumsum); EXPORT(all);

@@ -12,4 +12,13 @@ namespace lowbit {
 // x: float32, any dense layout (NCHW or channels-last); alpha: one element, float32.
 at::Tensor pactFakeQuant(const at::Tensor& x, const at::Tensor& alpha, int64_t levels);
 
+
+// SAWB (Choi et al. 2018, "Bridging the Accuracy Gap for 2-bit Quantized Neural Networks") weight
+// fake-quantization per tensor, values identical to the op-by-op version (src/quant/sawb.ts):
+//   alpha = c1 sqrt(E[w^2]) + c2 E[|w|], s = alpha / levels,
+//   out = (2 round((clamp(w / s, -levels, levels) + levels) / 2) - levels) * s
+//   d out / d w = 1 where |w| <= alpha, else 0 (alpha is a statistic: no gradient)
+// w: float32, any dense layout; levels = 2^b - 1. Throws if alpha is not positive.
+at::Tensor sawbFakeQuant(const at::Tensor& w, double c1, double c2, int64_t levels);
+
 }  // namespace lowbit

@@ -102,6 +102,15 @@ export function clipGridErrors(rows: Tensor, rowMax: Tensor, grid: number, qMin:
 export function pactFakeQuant(x: Tensor, alpha: Tensor, levels: number): Tensor {
   return new Tensor(native.pactFakeQuant(x.handle, alpha.handle, levels));
 }
+/**
+ * SAWB weight fake-quantization per tensor in one native pass with its own backward
+ * (native/src/fused-quant.cc): alpha = c1 sqrt(E[w^2]) + c2 E[|w|], s = alpha / levels, codes
+ * 2 round((clamp(w / s, -levels, levels) + levels) / 2) - levels times s; gradient 1 where |w| <= alpha.
+ * float32 w; levels = 2^b - 1. Throws when alpha is not positive.
+ */
+export function sawbFakeQuant(w: Tensor, c1: number, c2: number, levels: number): Tensor {
+  return new Tensor(native.sawbFakeQuant(w.handle, c1, c2, levels));
+}
 export function relu(x: Tensor): Tensor {
   return x.relu();
 }

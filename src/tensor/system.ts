@@ -56,31 +56,42 @@ export interface MallocTuning {
   tuned: boolean;
   mmapThresholdBytes: number | null;
   trimThresholdBytes: number | null;
+  /**
+   * ATen's CPU tensors come from lowbit's allocator (native/src/cpu-allocator.cc: malloc aligned by
+   * hand, so a freed block fits the next request of its size) rather than c10's posix_memalign.
+   */
+  alignedMalloc: boolean;
 }
 
 const MMAP_THRESHOLD_BYTES = 32 * 2 ** 20;
-const TRIM_THRESHOLD_BYTES = 2 * MMAP_THRESHOLD_BYTES;
+const TRIM_THRESHOLD_BYTES = 2 ** 30;
 
 /**
  * glibc's malloc adapts: blocks above its mmap threshold are mmapped, and after one is freed the
  * threshold rises to that block's size (at most 32 MiB) and the trim threshold, the free memory kept at
- * the top of the heap, to twice that. In a training loop the thresholds stop at the largest tensor
- * (4 MiB for a batch-64 16x32x32 activation, so 8 MiB kept), while a step frees far more than that at
- * once when its scope ends: the heap goes back to the kernel at the end of every step and is faulted
- * in again, page by page, during the next. Measured on a ResNet-20 basic block, batch 64, forward +
- * backward: ~4,000 page faults per step (PyTorch, whose reference counting frees activations sooner,
- * ~1,400), 10-25% of the step's time (bench/ops). So lowbit starts malloc where glibc's own rule ends
- * up after freeing a 32 MiB block: mmap threshold 32 MiB, trim threshold 64 MiB; ~100 faults per step,
- * for up to 64 MiB of freed heap kept mapped. LOWBIT_MALLOC=default leaves glibc as it is.
+ * the top of the heap, to twice that. In a training loop the thresholds stop near the largest tensor,
+ * while a step frees far more than that at once when its scope ends: the heap goes back to the kernel
+ * at the end of every step and is faulted in again, page by page, during the next. Measured on a
+ * ResNet-20 basic block, batch 64, forward + backward: ~4,000 page faults per step (PyTorch, whose
+ * reference counting frees activations sooner, ~1,400), 10-25% of the step's time (bench/ops).
+ *
+ * So lowbit sets the mmap threshold to 32 MiB (glibc's own ceiling) and keeps up to 1 GiB of freed heap
+ * mapped. A 64 MiB trim threshold (twice the mmap one, glibc's rule) was enough for one block but not
+ * for a whole network: a W2A2 ResNet-20 step at batch 128 frees several hundred MiB, and on a machine
+ * where faults are dear that cost ~4,500 faults and 20-30% of every step (bench/step-phases: 260 ms ->
+ * 200 ms with 1 GiB). The price is that a process's resident memory stays near its peak, as with
+ * PyTorch's caching GPU allocator. LOWBIT_MALLOC=default leaves glibc as it is.
  */
 function tuneMalloc(): MallocTuning {
-  const untouched = { tuned: false, mmapThresholdBytes: null, trimThresholdBytes: null };
+  const untouched = { tuned: false, mmapThresholdBytes: null, trimThresholdBytes: null, alignedMalloc: false };
   // An addon built before mallocOption existed still loads; it just runs with glibc's defaults.
   if (process.env.LOWBIT_MALLOC === 'default' || typeof native.mallocOption !== 'function') return untouched;
   // Setting either option switches glibc's adaptive rule off, so both are set, the mmap one first.
   if (!native.mallocOption('mmapThreshold', MMAP_THRESHOLD_BYTES)) return untouched;
   const trimmed = native.mallocOption('trimThreshold', TRIM_THRESHOLD_BYTES) as boolean;
-  return { tuned: true, mmapThresholdBytes: MMAP_THRESHOLD_BYTES, trimThresholdBytes: trimmed ? TRIM_THRESHOLD_BYTES : null };
+  const alignedMalloc = typeof native.installCpuAllocator === 'function';
+  if (alignedMalloc) native.installCpuAllocator();
+  return { tuned: true, mmapThresholdBytes: MMAP_THRESHOLD_BYTES, trimThresholdBytes: trimmed ? TRIM_THRESHOLD_BYTES : null, alignedMalloc };
 }
 
 const mallocTuning = tuneMalloc();

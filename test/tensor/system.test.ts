@@ -64,17 +64,19 @@ test('mallocSettings: glibc tuned at load unless LOWBIT_MALLOC=default', (t) => 
     t.skip(`malloc not tuned here (not glibc, or LOWBIT_MALLOC=${process.env.LOWBIT_MALLOC})`);
     return;
   }
-  assert.deepEqual(s, { tuned: true, mmapThresholdBytes: 32 * 2 ** 20, trimThresholdBytes: 64 * 2 ** 20 });
+  assert.deepEqual(s, { tuned: true, mmapThresholdBytes: 32 * 2 ** 20, trimThresholdBytes: 2 ** 30, alignedMalloc: true });
   s.tuned = false;
   assert.equal(mallocSettings().tuned, true, 'callers get a copy');
 });
 
 // A training step whose activations all die when its scope ends: with glibc's adaptive thresholds the
 // freed heap goes back to the kernel after every step and is faulted in again during the next one.
+// Batch 256 makes each activation 16 MiB and the step free ~160 MiB at once, more than a trim threshold
+// sized to one tensor (64 MiB, glibc's rule after a 32 MiB block) keeps.
 const stepFaultsScript = `
 import { F, mallocSettings, ones, randn, scope, zeros } from ${JSON.stringify(fileURLToPath(new URL('../../src/tensor/index.ts', import.meta.url)))};
 const c = 16;
-const x = randn([64, c, 32, 32]).contiguous('channelsLast').requiresGrad_(true);
+const x = randn([256, c, 32, 32]).contiguous('channelsLast').requiresGrad_(true);
 const w = randn([c, c, 3, 3]).mul(0.1).contiguous('channelsLast').requiresGrad_(true);
 const gamma = ones([c]).requiresGrad_(true), beta = zeros([c]).requiresGrad_(true);
 const step = () => scope(() => {
@@ -85,10 +87,10 @@ const step = () => scope(() => {
   y = F.batchNorm(y, { weight: gamma, bias: beta, training: true }).add(x).relu();
   y.sum().backward();
 });
-for (let i = 0; i < 10; i++) step();
+for (let i = 0; i < 3; i++) step();
 const before = process.resourceUsage().minorPageFault;
-for (let i = 0; i < 30; i++) step();
-console.log(JSON.stringify({ tuned: mallocSettings().tuned, faultsPerStep: (process.resourceUsage().minorPageFault - before) / 30 }));
+for (let i = 0; i < 5; i++) step();
+console.log(JSON.stringify({ tuned: mallocSettings().tuned, faultsPerStep: (process.resourceUsage().minorPageFault - before) / 5 }));
 `;
 
 function stepFaults(env: NodeJS.ProcessEnv): { tuned: boolean; faultsPerStep: number } {
@@ -108,8 +110,8 @@ test('tuned malloc keeps a scoped training step from faulting its heap back in e
   const untouched = stepFaults({ LOWBIT_MALLOC: 'default' });
   assert.equal(tuned.tuned, true);
   assert.equal(untouched.tuned, false);
-  // Each step makes ~10 activations of 4 MiB (1,024 pages each).
-  assert.ok(untouched.faultsPerStep > 1000, `glibc's defaults: ${untouched.faultsPerStep} faults per step (the case this guards against)`);
+  // Each step makes ~10 activations of 16 MiB (4,096 pages each).
+  assert.ok(untouched.faultsPerStep > 4000, `glibc's defaults: ${untouched.faultsPerStep} faults per step (the case this guards against)`);
   t.diagnostic(`faults per step: tuned ${tuned.faultsPerStep}, glibc defaults ${untouched.faultsPerStep}`);
   assert.ok(tuned.faultsPerStep < untouched.faultsPerStep / 4, `tuned ${tuned.faultsPerStep} vs default ${untouched.faultsPerStep} faults per step`);
 });

@@ -1,0 +1,23 @@
+// lowbit's CPU allocator for ATen: malloc with the 64-byte alignment done by hand, in place of c10's
+// posix_memalign. See cpu-allocator.cc for why.
+#pragma once
+#include <cstdint>
+
+namespace lowbit {
+
+// Makes every later CPU tensor allocation go through lowbit's allocator (tensors that already exist
+// keep their own deleters). Idempotent.
+void installCpuAllocator();
+
+// Whether installCpuAllocator() has run.
+bool cpuAllocatorInstalled();
+
+// Live allocations and their bytes (requested sizes), for tests and benchmarks.
+struct CpuAllocatorStats {
+  int64_t liveBlocks;
+  int64_t liveBytes;
+  int64_t totalAllocations;
+};
+CpuAllocatorStats cpuAllocatorStats();
+
+}  // namespace lowbit
