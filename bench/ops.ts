@@ -26,7 +26,6 @@ import { LowbitError } from '../src/errors.ts';
 import {
   F,
   getNumThreads,
-  mallocSettings,
   manualSeed,
   ones,
   randn,
@@ -40,6 +39,7 @@ import { ContentionGuard, type Guarded } from './lib/contention.ts';
 import { gitCommit } from './lib/git.ts';
 import { describeMalloc as describeLowbitMalloc, lowbitInfo, machineInfo } from './lib/machine.ts';
 import { median, summarize, type Summary } from './lib/stats.ts';
+import { torchMalloc } from './lib/torch-malloc.ts';
 import { findTorchPython } from './lib/torch-python.ts';
 import { writeJsonAtomic } from './lib/write-json.ts';
 
@@ -302,8 +302,6 @@ function parseOptions(): Options {
   return { threads, seconds, only: values.only, sameMalloc: values['same-malloc'] ?? false, out: values.out };
 }
 
-const describeMalloc = (env: NodeJS.ProcessEnv): string =>
-  `malloc mmap/trim thresholds ${Number(env.MALLOC_MMAP_THRESHOLD_) / 2 ** 20}/${Number(env.MALLOC_TRIM_THRESHOLD_) / 2 ** 20} MiB (--same-malloc)`;
 const othersCell = (c: Contention): string =>
   c.maxOthersShare === null ? 'n/a' : `${Math.round(100 * c.maxOthersShare)}%${c.contendedBlocks > 0 ? '!' : ''}`;
 const fmt = (ms: number): string => (ms >= 100 ? ms.toFixed(1) : ms.toFixed(2));
@@ -319,21 +317,7 @@ async function main(): Promise<void> {
 
   const { python, note: torchNote } = findTorchPython();
   let torch: { side: TorchSide; info: TorchInfo } | null = null;
-  // By default each side runs as it ships: lowbit tunes glibc's malloc when it loads (src/tensor/system.ts),
-  // PyTorch does not. --same-malloc gives PyTorch the same thresholds, so the ratio isolates the kernels
-  // and the binding from the allocator.
-  const malloc = mallocSettings();
-  const torchEnv: NodeJS.ProcessEnv = { ...process.env };
-  if (sameMalloc && malloc.tuned) {
-    torchEnv.MALLOC_MMAP_THRESHOLD_ = String(malloc.mmapThresholdBytes);
-    if (malloc.trimThresholdBytes !== null) torchEnv.MALLOC_TRIM_THRESHOLD_ = String(malloc.trimThresholdBytes);
-  }
-  const torchMalloc =
-    sameMalloc && malloc.tuned
-      ? describeMalloc(torchEnv)
-      : process.env.MALLOC_MMAP_THRESHOLD_ !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined
-        ? 'malloc as set by MALLOC_* variables in the environment'
-        : "glibc's default malloc";
+  const { env: torchEnv, describe: torchMallocText } = torchMalloc(sameMalloc);
   if (python) torch = await TorchSide.start(python, threads, torchEnv);
   if (torchNote) console.log(torchNote);
 
@@ -417,7 +401,7 @@ async function main(): Promise<void> {
   );
 
   const lowbitBuild = lowbitInfo();
-  const mallocNote = describeLowbitMalloc(malloc);
+  const mallocNote = describeLowbitMalloc(lowbitBuild.malloc);
   const git = gitCommit();
   const commit = git.commit ?? 'unknown (not a git checkout)';
   const dirty = git.dirty;
@@ -425,7 +409,7 @@ async function main(): Promise<void> {
   console.log(`\nlowbit:  libtorch ${lowbitBuild.libtorch} (headers' TORCH_VERSION), BLAS ${lowbitBuild.blas}, oneDNN ${lowbitBuild.mkldnn ? 'on' : 'off'}, ${lowbitBuild.threads} threads, ${mallocNote}`);
   if (torch) {
     const t = torch.info;
-    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${torchMalloc}`);
+    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${torchMallocText}`);
   } else {
     console.log(`PyTorch: not run. ${torchNote}`);
   }
@@ -449,7 +433,7 @@ async function main(): Promise<void> {
     contentionGuard: { maxOthersShare: CONTENDED, retries: RETRIES, quietWaitedS: guard.quietWaitedMs / 1000 },
     ratioDefinition,
     lowbit: lowbitBuild,
-    pytorch: torch ? { ...torch.info, malloc: torchMalloc } : { skipped: torchNote },
+    pytorch: torch ? { ...torch.info, malloc: torchMallocText } : { skipped: torchNote },
     durationS: totalS,
     cases: results,
   });

@@ -33,6 +33,7 @@ import { lowbitInfo, machineInfo, printEnvironment } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { parseThroughputOptions } from './lib/throughput-options.ts';
 import { measureSides, sideRecord, type SideSpec } from './lib/throughput-rounds.ts';
+import { torchMalloc } from './lib/torch-malloc.ts';
 import { findTorchPython } from './lib/torch-python.ts';
 import { sgdRecipe, W2A2_SAWB_PACT, type TrainCase } from './lib/train-case.ts';
 import { lowbitSide, pytorchSide } from './lib/train-sides.ts';
@@ -66,15 +67,15 @@ function trainCase(batch: number, quantized: boolean): TrainCase {
 
 const sideId = (variant: Variant, batch: number) => `${variant} b${batch}`;
 
-function plan(threads: number, python: string | null): SideSpec[] {
+function plan(threads: number, python: string | null, torchEnv: NodeJS.ProcessEnv): SideSpec[] {
   const sides: SideSpec[] = [];
   for (const batch of BATCHES) {
     const label = (v: Variant) => `${VARIANT_LABEL[v]} b${batch}`;
     sides.push(lowbitSide(sideId('lowbitFloat', batch), label('lowbitFloat'), trainCase(batch, false), threads));
     sides.push(lowbitSide(sideId('lowbitW2A2', batch), label('lowbitW2A2'), trainCase(batch, true), threads));
     if (python) {
-      sides.push(pytorchSide(sideId('pytorchW2A2', batch), label('pytorchW2A2'), trainCase(batch, true), threads, python));
-      sides.push(pytorchSide(sideId('pytorchFloat', batch), label('pytorchFloat'), trainCase(batch, false), threads, python));
+      sides.push(pytorchSide(sideId('pytorchW2A2', batch), label('pytorchW2A2'), trainCase(batch, true), threads, python, torchEnv));
+      sides.push(pytorchSide(sideId('pytorchFloat', batch), label('pytorchFloat'), trainCase(batch, false), threads, python, torchEnv));
     }
   }
   return sides;
@@ -86,8 +87,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const guard = new ContentionGuard({ maxOthersShare: 0.1, retries: opts.retries, quietBudgetMs: opts.quietBudgetS * 1000 });
   const { python, note: torchNote } = findTorchPython();
+  const torchSetup = torchMalloc(opts.sameMalloc);
   if (torchNote) console.log(torchNote);
-  const sides = plan(opts.threads, python);
+  const sides = plan(opts.threads, python, torchSetup.env);
 
   console.log(
     `bench/qat-throughput: ResNet-20 28x28x1, W2A2 (SAWB weights, PACT inputs, stem/FC 8-bit) vs float, SGD Nesterov lr ${QAT_LR}, ` +
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
 
   const lowbitThreads = measured.get(sideId('lowbitFloat', BATCHES[0]))!.info.threads;
   const torchInfo = python ? (measured.get(sideId('pytorchW2A2', BATCHES[0]))?.info ?? null) : null;
+  if (torchInfo) torchInfo.malloc = torchSetup.describe;
   const machine = machineInfo();
   const { commit, dirty } = gitCommit();
   const durationS = printEnvironment(lowbitThreads, torchInfo, torchNote, started);

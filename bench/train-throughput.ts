@@ -32,6 +32,7 @@ import { lowbitInfo, machineInfo, printEnvironment } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
 import { parseThroughputOptions } from './lib/throughput-options.ts';
 import { measureSides, sideRecord, type SideSpec } from './lib/throughput-rounds.ts';
+import { torchMalloc } from './lib/torch-malloc.ts';
 import { findTorchPython } from './lib/torch-python.ts';
 import { caseLabel, sgdRecipe, type TrainCase } from './lib/train-case.ts';
 import { lowbitSide, pytorchSide } from './lib/train-sides.ts';
@@ -60,7 +61,7 @@ function trainCase(inChannels: number, inputSize: number, batch: number, data: T
   return { inChannels, inputSize, numClasses: 10, batch, data, quant: null, optimizer: sgdRecipe(0.1), seed: 0 };
 }
 
-function plan(threads: number, python: string | null): { rows: Row[]; sides: SideSpec[] } {
+function plan(threads: number, python: string | null, torchEnv: NodeJS.ProcessEnv): { rows: Row[]; sides: SideSpec[] } {
   const rows: Row[] = [];
   const sides: SideSpec[] = [];
   for (const { inChannels, inputSize } of INPUTS) {
@@ -68,7 +69,7 @@ function plan(threads: number, python: string | null): { rows: Row[]; sides: Sid
       const c = trainCase(inChannels, inputSize, batch, 'synthetic');
       const name = caseLabel(c);
       sides.push(lowbitSide(`lowbit ${name}`, `lowbit ${name}`, c, threads));
-      if (python) sides.push(pytorchSide(`pytorch ${name}`, `PyTorch ${name}`, c, threads, python));
+      if (python) sides.push(pytorchSide(`pytorch ${name}`, `PyTorch ${name}`, c, threads, python, torchEnv));
       rows.push({ name, case: c, lowbitId: `lowbit ${name}`, pytorchId: python ? `pytorch ${name}` : null });
       if (inChannels === LOADER_CASE.inChannels && inputSize === LOADER_CASE.inputSize && batch === LOADER_CASE.batch) {
         const lc = trainCase(inChannels, inputSize, batch, 'fashion-mnist');
@@ -87,8 +88,9 @@ async function main(): Promise<void> {
   const started = performance.now();
   const guard = new ContentionGuard({ maxOthersShare: 0.1, retries: opts.retries, quietBudgetMs: opts.quietBudgetS * 1000 });
   const { python, note: torchNote } = findTorchPython();
+  const torchSetup = torchMalloc(opts.sameMalloc);
   if (torchNote) console.log(torchNote);
-  const { rows, sides } = plan(opts.threads, python);
+  const { rows, sides } = plan(opts.threads, python, torchSetup.env);
 
   console.log(
     `bench/train-throughput: ResNet-20 training, SGD Nesterov lr 0.1, ${opts.threads} threads per side, channels-last; ` +
@@ -159,6 +161,7 @@ async function main(): Promise<void> {
   );
 
   const torchInfo = python ? (measured.get(rows[0].pytorchId!)?.info ?? null) : null;
+  if (torchInfo) torchInfo.malloc = torchSetup.describe;
   const lowbitThreads = measured.get(rows[0].lowbitId)!.info.threads;
   const machine = machineInfo();
   const { commit, dirty } = gitCommit();

@@ -30,10 +30,11 @@ export function lowbitInfo(): LowbitInfo {
   return { libtorch: info.torchVersion, blas: blasInUse(), mkldnn: info.mkldnn, threads: getNumThreads(), malloc: mallocSettings() };
 }
 
-/** "malloc mmap/trim thresholds 32/64 MiB" or "glibc's default malloc". */
+/** "malloc mmap/trim thresholds 32/1024 MiB, lowbit's CPU allocator" or "glibc's default malloc". */
 export function describeMalloc(malloc: MallocTuning): string {
   return malloc.tuned
-    ? `malloc mmap/trim thresholds ${malloc.mmapThresholdBytes! / 2 ** 20}/${(malloc.trimThresholdBytes ?? 0) / 2 ** 20} MiB`
+    ? `malloc mmap/trim thresholds ${malloc.mmapThresholdBytes! / 2 ** 20}/${(malloc.trimThresholdBytes ?? 0) / 2 ** 20} MiB` +
+        (malloc.alignedMalloc ? ", lowbit's CPU allocator" : '')
     : "glibc's default malloc";
 }
 
@@ -51,7 +52,7 @@ export function printEnvironment(lowbitThreads: unknown, torchInfo: Record<strin
   console.log(`\nlowbit:  libtorch ${b.libtorch}, BLAS ${b.blas}, oneDNN ${b.mkldnn ? 'on' : 'off'}, ${lowbitThreads} threads, ${describeMalloc(b.malloc)}, node ${process.version}`);
   if (torchInfo) {
     const t = torchInfo;
-    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${t.optimizer}`);
+    console.log(`PyTorch: torch ${t.torch} (python ${t.python}, ${t.executable}), BLAS ${t.blas}, oneDNN ${t.mkldnn ? 'on' : 'off'}, ${t.threads} threads, ${t.optimizer}${t.malloc ? `, ${t.malloc}` : ''}`);
   } else {
     console.log(`PyTorch: not run. ${torchNote}`);
   }

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { LowbitError } from '../../src/errors.ts';
+import { sameMallocPath } from './torch-malloc.ts';
 
 export interface ThroughputOptions {
   /** Alternations of the sides; each side keeps its best round. */
@@ -18,6 +19,8 @@ export interface ThroughputOptions {
   quietBudgetS: number;
   /** Times the guard re-runs a block during which other processes took more than their share. */
   retries: number;
+  /** Give the PyTorch children lowbit's glibc malloc thresholds (bench/lib/torch-malloc.ts). */
+  sameMalloc: boolean;
 }
 
 export function parseThroughputOptions(bench: string, defaults: { rounds: number; steps: number; warmup: number; out: string }): ThroughputOptions {
@@ -30,6 +33,7 @@ export function parseThroughputOptions(bench: string, defaults: { rounds: number
       out: { type: 'string' },
       'quiet-budget': { type: 'string' },
       retries: { type: 'string' },
+      'same-malloc': { type: 'boolean', default: false },
     },
   });
   const int = (name: keyof typeof values, fallback: number, min: number): number => {
@@ -43,8 +47,10 @@ export function parseThroughputOptions(bench: string, defaults: { rounds: number
     steps: int('steps', defaults.steps, 1),
     warmup: int('warmup', defaults.warmup, 0),
     threads: int('threads', Number(process.env.LOWBIT_THREADS ?? availableParallelism()), 1),
-    out: (values.out as string | undefined) ?? defaults.out,
+    // A --same-malloc run gets its own file, so it does not replace the default run's.
+    out: (values.out as string | undefined) ?? (values['same-malloc'] ? sameMallocPath(defaults.out) : defaults.out),
     quietBudgetS: int('quiet-budget', 120, 0),
     retries: int('retries', 3, 0),
+    sameMalloc: values['same-malloc'] === true,
   };
 }

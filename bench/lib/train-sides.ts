@@ -17,13 +17,13 @@ export function lowbitSide(id: string, label: string, c: TrainCase, threads: num
   };
 }
 
-/** PyTorch in a python child; threads through torch.set_num_threads. */
-export function pytorchSide(id: string, label: string, c: TrainCase, threads: number, python: string): SideSpec {
+/** PyTorch in a python child; threads through torch.set_num_threads; env from torchMalloc(). */
+export function pytorchSide(id: string, label: string, c: TrainCase, threads: number, python: string, env: NodeJS.ProcessEnv): SideSpec {
   return {
     id,
     label,
     command: python,
     args: [join(benchDir, 'train_throughput_torch.py'), JSON.stringify(c), String(threads)],
-    env: process.env,
+    env,
   };
 }
