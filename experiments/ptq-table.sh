@@ -4,15 +4,16 @@
 # (ranges set on the calibration images after the weights). Writes
 # results/ptq/<model>-<method>-w<bits>[-a<abits>].json (result + exact command + machine + commit);
 # entries already recorded are skipped, so an interrupted table continues where it stopped.
-# GRAN="layer channel" adds runs with one step per output channel (files end in -ch).
-# Usage: [ABITS="32 8"] [BITS="4 3 2"] [GRAN=layer] bash experiments/ptq-table.sh [model ...]   (default: mlp lenet5)
+# GRAN picks the step granularities: both by default, one step per layer and one per output channel
+# (the CLI's default; files end in -ch), as results/ptq/README.md tabulates them.
+# Usage: [ABITS="32 8"] [BITS="4 3 2"] [GRAN="layer channel"] bash experiments/ptq-table.sh [model ...]   (default: mlp lenet5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(mlp lenet5)
 mkdir -p results/ptq runs
 for m in "${models[@]}"; do
-  for gran in ${GRAN:-layer}; do
+  for gran in ${GRAN:-layer channel}; do
   for abits in ${ABITS:-32}; do
     for bits in ${BITS:-4 3 2}; do
       for method in rtn gpfq; do
