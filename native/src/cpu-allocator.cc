@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 
 namespace lowbit {
 namespace {
@@ -38,23 +39,30 @@ void freeAligned(void* data) {
   std::free(h->base);
 }
 
-struct AlignedMallocAllocator final : public c10::Allocator {
-  c10::DataPtr allocate(size_t n) const override {
-    if (n == 0) return {nullptr, nullptr, &freeAligned, c10::Device(c10::DeviceType::CPU)};
-    // The header goes just below the aligned address, so at least sizeof(Header) bytes of slack.
-    void* base = std::malloc(n + kAlignment + sizeof(Header));
-    TORCH_CHECK(base != nullptr, "lowbit CPU allocator: out of memory allocating ", n, " bytes");
-    const uintptr_t first = reinterpret_cast<uintptr_t>(base) + sizeof(Header);
-    char* data = reinterpret_cast<char*>((first + kAlignment - 1) & ~(uintptr_t)(kAlignment - 1));
-    auto* h = reinterpret_cast<Header*>(data - sizeof(Header));
-    h->base = base;
-    h->bytes = n;
-    liveBlocks.fetch_add(1, std::memory_order_relaxed);
-    liveBytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
-    totalAllocations.fetch_add(1, std::memory_order_relaxed);
-    return {data, data, &freeAligned, c10::Device(c10::DeviceType::CPU)};
-  }
+c10::DataPtr allocateAligned(size_t n) {
+  if (n == 0) return {nullptr, nullptr, &freeAligned, c10::Device(c10::DeviceType::CPU)};
+  // The header goes just below the aligned address, so at least sizeof(Header) bytes of slack.
+  void* base = std::malloc(n + kAlignment + sizeof(Header));
+  TORCH_CHECK(base != nullptr, "lowbit CPU allocator: out of memory allocating ", n, " bytes");
+  const uintptr_t first = reinterpret_cast<uintptr_t>(base) + sizeof(Header);
+  char* data = reinterpret_cast<char*>((first + kAlignment - 1) & ~static_cast<uintptr_t>(kAlignment - 1));
+  auto* h = reinterpret_cast<Header*>(data - sizeof(Header));
+  h->base = base;
+  h->bytes = n;
+  liveBlocks.fetch_add(1, std::memory_order_relaxed);
+  liveBytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
+  totalAllocations.fetch_add(1, std::memory_order_relaxed);
+  return {data, data, &freeAligned, c10::Device(c10::DeviceType::CPU)};
+}
 
+// The Allocator interface changed across the libtorch versions LIBTORCH_DIR may point at: allocate()
+// is const up to 2.2 and non-const after, and 2.3 added a pure virtual copy_data(). Declaring both
+// allocate() overloads and copy_data() without `override` compiles against either: the matching
+// ones override, the others are plain members.
+struct AlignedMallocAllocator final : public c10::Allocator {
+  c10::DataPtr allocate(size_t n) const { return allocateAligned(n); }
+  c10::DataPtr allocate(size_t n) { return allocateAligned(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
   c10::DeleterFnPtr raw_deleter() const override { return &freeAligned; }
 };
 
