@@ -786,13 +786,19 @@ FN(cpuAllocatorStats) {
   o.Set("liveBlocks", Napi::Number::New(env, static_cast<double>(s.liveBlocks)));
   o.Set("liveBytes", Napi::Number::New(env, static_cast<double>(s.liveBytes)));
   o.Set("totalAllocations", Napi::Number::New(env, static_cast<double>(s.totalAllocations)));
+  o.Set("cachedBlocks", Napi::Number::New(env, static_cast<double>(s.cachedBlocks)));
+  o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(s.cachedBytes)));
   return o;
+}
+FN(releaseCachedBlocks) {
+  lowbit::releaseCachedBlocks();
+  return info.Env().Undefined();
 }
 
 #define EXPORT(name) exports.Set(#name, Napi::Function::New(env, guarded<name>, #name))
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  EXPORT(installCpuAllocator); EXPORT(cpuAllocatorStats);
+  EXPORT(installCpuAllocator); EXPORT(cpuAllocatorStats); EXPORT(releaseCachedBlocks);
   EXPORT(dispose); EXPORT(reportExternal); EXPORT(externalMemory); EXPORT(isDisposed); EXPORT(shape); EXPORT(strides); EXPORT(dtype); EXPORT(device);
   EXPORT(numel); EXPORT(isContiguous); EXPORT(sameStorage); EXPORT(item);
   EXPORT(fromBuffer); EXPORT(toBuffer);

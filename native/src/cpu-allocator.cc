@@ -5,6 +5,8 @@
 #include <c10/util/Exception.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,36 +21,83 @@ namespace {
 // heap by 6 MiB per iteration, and each fresh page costs a page fault (~10 us on a virtual machine).
 // Plain malloc of n + 64 + 16 bytes, aligned here, makes the same-size requests of the next step exact
 // fits for the blocks this step freed (test/tensor/memory.test.ts).
+//
+// Blocks from 32 MiB up are cached here as well: glibc mmaps every request above its mmap threshold,
+// and that threshold cannot be set above 32 MiB, so each such tensor (GPFQ's 115 MB unfolded layer
+// inputs, large activations) came as fresh pages and went back to the kernel when freed. Freed large
+// blocks wait in a size-keyed cache, up to 1 GiB in all, for the next request of their size class.
 constexpr size_t kAlignment = 64;  // c10::gAlignment: what ATen's vectorized kernels expect
+constexpr size_t kLargeBlock = size_t{32} << 20;
+constexpr size_t kLargeGranule = size_t{2} << 20;  // large sizes are rounded up to this, so near sizes share blocks
+constexpr size_t kCacheLimit = size_t{1} << 30;
 
 std::atomic<int64_t> liveBlocks{0};
 std::atomic<int64_t> liveBytes{0};
 std::atomic<int64_t> totalAllocations{0};
 
 struct Header {
-  void* base;    // what malloc returned
-  size_t bytes;  // what was asked for
+  void* base;        // what malloc returned
+  size_t bytes;      // what was asked for
+  size_t blockSize;  // the malloc'd size of a cached-class (large) block, 0 for the others
 };
 static_assert(sizeof(Header) <= kAlignment, "the header must fit in the alignment slack");
+
+std::mutex cacheMutex;
+std::multimap<size_t, void*> cachedLarge;  // blockSize -> base, freed large blocks
+size_t cachedBytes = 0;
+
+// A cached block of exactly this size class, or nullptr.
+void* takeCached(size_t blockSize) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto it = cachedLarge.find(blockSize);
+  if (it == cachedLarge.end()) return nullptr;
+  void* base = it->second;
+  cachedLarge.erase(it);
+  cachedBytes -= blockSize;
+  return base;
+}
+
+// Keeps a freed large block for reuse while the cache has room; else gives it back.
+void releaseLarge(void* base, size_t blockSize) {
+  {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    if (cachedBytes + blockSize <= kCacheLimit) {
+      cachedLarge.emplace(blockSize, base);
+      cachedBytes += blockSize;
+      return;
+    }
+  }
+  std::free(base);
+}
 
 void freeAligned(void* data) {
   if (data == nullptr) return;
   const Header* h = reinterpret_cast<const Header*>(static_cast<char*>(data) - sizeof(Header));
   liveBlocks.fetch_sub(1, std::memory_order_relaxed);
   liveBytes.fetch_sub(static_cast<int64_t>(h->bytes), std::memory_order_relaxed);
-  std::free(h->base);
+  if (h->blockSize != 0) releaseLarge(h->base, h->blockSize);
+  else std::free(h->base);
 }
 
 c10::DataPtr allocateAligned(size_t n) {
   if (n == 0) return {nullptr, nullptr, &freeAligned, c10::Device(c10::DeviceType::CPU)};
   // The header goes just below the aligned address, so at least sizeof(Header) bytes of slack.
-  void* base = std::malloc(n + kAlignment + sizeof(Header));
+  size_t need = n + kAlignment + sizeof(Header);
+  size_t blockSize = 0;
+  void* base = nullptr;
+  if (need >= kLargeBlock) {
+    blockSize = (need + kLargeGranule - 1) / kLargeGranule * kLargeGranule;
+    need = blockSize;
+    base = takeCached(blockSize);
+  }
+  if (base == nullptr) base = std::malloc(need);
   TORCH_CHECK(base != nullptr, "lowbit CPU allocator: out of memory allocating ", n, " bytes");
   const uintptr_t first = reinterpret_cast<uintptr_t>(base) + sizeof(Header);
   char* data = reinterpret_cast<char*>((first + kAlignment - 1) & ~static_cast<uintptr_t>(kAlignment - 1));
   auto* h = reinterpret_cast<Header*>(data - sizeof(Header));
   h->base = base;
   h->bytes = n;
+  h->blockSize = blockSize;
   liveBlocks.fetch_add(1, std::memory_order_relaxed);
   liveBytes.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
   totalAllocations.fetch_add(1, std::memory_order_relaxed);
@@ -80,7 +129,18 @@ void installCpuAllocator() {
 bool cpuAllocatorInstalled() { return installed.load(); }
 
 CpuAllocatorStats cpuAllocatorStats() {
-  return {liveBlocks.load(), liveBytes.load(), totalAllocations.load()};
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  return {liveBlocks.load(), liveBytes.load(), totalAllocations.load(), static_cast<int64_t>(cachedLarge.size()), static_cast<int64_t>(cachedBytes)};
+}
+
+void releaseCachedBlocks() {
+  std::multimap<size_t, void*> blocks;
+  {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    blocks.swap(cachedLarge);
+    cachedBytes = 0;
+  }
+  for (auto& [size, base] : blocks) std::free(base);
 }
 
 }  // namespace lowbit

@@ -17,7 +17,13 @@ struct CpuAllocatorStats {
   int64_t liveBlocks;
   int64_t liveBytes;
   int64_t totalAllocations;
+  // Freed large blocks (32 MiB and up) held for reuse.
+  int64_t cachedBlocks;
+  int64_t cachedBytes;
 };
 CpuAllocatorStats cpuAllocatorStats();
+
+// Gives the cached large blocks back to the C library (and so to the kernel).
+void releaseCachedBlocks();
 
 }  // namespace lowbit

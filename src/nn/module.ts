@@ -1,5 +1,5 @@
 import { LowbitError } from '../errors.ts';
-import { keep, noGrad, type Tensor } from '../tensor/index.ts';
+import { keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 
 export type StateDict = Map<string, Tensor>;
 
@@ -35,7 +35,11 @@ export abstract class Module {
 
   /** Runs forward() and the registered forward hooks. */
   call(input: Tensor): Tensor {
-    const output = this.forward(input);
+    // Each module's temporaries are freed when its forward returns, not when the caller's scope ends:
+    // a whole network's intermediates otherwise stay alive until the end of the step (1.2 GB for a
+    // batch-500 evaluation of a W8A8 ResNet-20). Tensors autograd saved for backward live on natively.
+    // A forward that stores a tensor it made must keep() it.
+    const output = scope(() => this.forward(input));
     if (forwardHooks.size > 0) for (const hook of forwardHooks) hook(this, input, output);
     return output;
   }

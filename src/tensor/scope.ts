@@ -33,6 +33,13 @@ export function keep<T extends Tracked>(t: T): T {
   return t;
 }
 
+/** Undoes keep(): the tensor belongs to the current scope again (or to the GC outside any scope). */
+export function adopt<T extends Tracked>(t: T): T {
+  t.kept = false;
+  track(t);
+  return t;
+}
+
 function collect(value: unknown, into: Set<unknown>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 4) return;
   if ('dispose' in value && 'kept' in value) {

@@ -100,3 +100,12 @@ const mallocTuning = tuneMalloc();
 export function mallocSettings(): MallocTuning {
   return { ...mallocTuning };
 }
+
+/**
+ * Gives the large blocks (32 MiB and up) that lowbit's CPU allocator keeps for reuse back to the
+ * system, e.g. after training and before a long idle or lighter phase. Freed small blocks stay with
+ * glibc's heap (up to the trim threshold).
+ */
+export function releaseCachedMemory(): void {
+  if (typeof native.releaseCachedBlocks === 'function') native.releaseCachedBlocks();
+}

@@ -347,3 +347,23 @@ test('toMemoryFormat_ moves 4-D parameters to channels-last in place: same objec
   assert.ok(conv(net).weight.grad !== null, 'gradients still reach the moved parameter');
   assert.deepEqual(conv(net).weight.grad!.shape, [...conv(net).weight.shape]);
 });
+
+test("call() frees forward()'s temporaries when it returns; the output and autograd's saved tensors live on", () => {
+  class TwoSteps extends Module {
+    temporary: Tensor | null = null;
+    forward(x: Tensor): Tensor {
+      this.temporary = x.mul(2);
+      return this.temporary.mul(this.temporary);
+    }
+  }
+  const m = new TwoSteps();
+  const x = fromArray(Float32Array.from([1, 2, 3]), [3]).requiresGrad_(true);
+  scope(() => {
+    const y = m.call(x);
+    assert.equal(m.temporary!.isDisposed, true, 'the temporary is freed when call() returns, before the caller scope ends');
+    assert.deepEqual(y.toArray(), [4, 16, 36]);
+    // y = (2x)^2: autograd still holds 2x natively, so backward works after the handle was freed.
+    y.sum().backward();
+  });
+  assert.deepEqual(x.grad!.toArray(), [8, 16, 24]);
+});

@@ -147,8 +147,42 @@ test('V8 hears of the bytes of tensors the GC may free, not of scoped temporarie
   for (const t of [escaped, kept, inner]) t.dispose();
 });
 
+interface AllocatorStats {
+  installed: boolean;
+  liveBlocks: number;
+  liveBytes: number;
+  totalAllocations: number;
+  cachedBlocks: number;
+  cachedBytes: number;
+}
+
+test("lowbit's CPU allocator keeps freed blocks of 32 MiB and up for the next request of their size", () => {
+  const stats = () => native.cpuAllocatorStats() as AllocatorStats;
+  if (!stats().installed) return;
+  native.releaseCachedBlocks();
+  assert.equal(stats().cachedBytes, 0, 'releaseCachedBlocks empties the cache');
+  const big = (): Tensor => zeros([10 * 2 ** 20]); // 40 MiB: glibc would mmap it afresh every time
+  scope(() => {
+    big();
+  });
+  const afterFirst = stats();
+  assert.equal(afterFirst.cachedBlocks, 1, 'the freed 40 MiB block is cached');
+  assert.ok(afterFirst.cachedBytes >= 40 * MB && afterFirst.cachedBytes < 44 * MB, `cached ${afterFirst.cachedBytes} bytes`);
+  const faults = process.resourceUsage().minorPageFault;
+  scope(() => {
+    const t = big();
+    assert.equal(stats().cachedBlocks, 0, 'the next 40 MiB request takes the cached block');
+    t.fill_(1); // touches every page: a reused block faults none of them in
+  });
+  const fresh = process.resourceUsage().minorPageFault - faults;
+  assert.ok(fresh < 2000, `${fresh} page faults writing 40 MiB (10,240 pages) into a reused block`);
+  assert.equal(stats().cachedBlocks, 1);
+  native.releaseCachedBlocks();
+  assert.equal(stats().cachedBlocks, 0);
+});
+
 test("lowbit's CPU allocator: scope() returns a step's blocks at once, and live blocks stay flat", () => {
-  const stats = () => native.cpuAllocatorStats() as { installed: boolean; liveBlocks: number; liveBytes: number; totalAllocations: number };
+  const stats = () => native.cpuAllocatorStats() as AllocatorStats;
   if (!stats().installed) return; // LOWBIT_MALLOC=default: c10's allocator, nothing of ours to count
   const x = keep(randn([64, 1024]));
   const before = stats();

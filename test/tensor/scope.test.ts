@@ -1,7 +1,7 @@
 // scope(): what it frees, what it hands to the enclosing scope, keep(), exceptions and balance.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, keep, ones, scope, scopeDepth, tensor, zeros } from '../../src/tensor/index.ts';
+import { Tensor, adopt, keep, ones, scope, scopeDepth, tensor, zeros } from '../../src/tensor/index.ts';
 
 test('tensors made inside a scope are freed at its end, except the returned one', () => {
   const outside = ones([2]);
@@ -152,4 +152,20 @@ test('in-place ops return the same object, so returning it from a scope keeps it
   const t = scope(() => zeros([2]).add_(3));
   assert.equal(t.isDisposed, false);
   assert.deepEqual(t.toArray(), [3, 3]);
+});
+
+test('adopt() undoes keep(): the tensor belongs to the current scope again', () => {
+  let kept!: Tensor;
+  scope(() => {
+    kept = scope(() => keep(ones([2])));
+  });
+  assert.equal(kept.isDisposed, false, 'kept through two scopes');
+  let adopted!: Tensor;
+  scope(() => {
+    adopted = adopt(kept);
+    assert.equal(adopted, kept);
+    assert.equal(adopted.isDisposed, false);
+  });
+  assert.equal(kept.isDisposed, true, 'freed by the scope that adopted it');
+  assert.equal(scopeDepth(), 0);
 });
