@@ -76,3 +76,27 @@ export class Progress {
     return `${label} ${bar}${this.done}/${total} ${measured ? rate.toFixed(1) : '-'} ${unit}/s ${timing}${status ? '  ' + status : ''}`;
   }
 }
+
+/**
+ * A batch source that shows a progress bar over its images while it is iterated (an evaluation pass,
+ * say); the bar finishes when the iteration ends.
+ */
+export function withImageProgress<B extends { labels: { shape: number[] } }>(
+  source: { readonly length: number; [Symbol.iterator](): Iterator<B> },
+  label: string,
+  totalImages: number,
+  stream?: NodeJS.WriteStream,
+): { readonly length: number; [Symbol.iterator](): Iterator<B> } {
+  return {
+    length: source.length,
+    *[Symbol.iterator]() {
+      const bar = new Progress({ label, total: totalImages, unit: 'img', stream });
+      for (const batch of source as Iterable<B>) {
+        const n = batch.labels.shape[0]; // read before the consumer disposes the batch
+        yield batch;
+        bar.tick(n);
+      }
+      bar.finish();
+    },
+  };
+}

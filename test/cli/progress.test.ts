@@ -2,7 +2,7 @@
 // them, and a final line with the total duration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Progress } from '../../src/cli/progress.ts';
+import { Progress, withImageProgress } from '../../src/cli/progress.ts';
 
 function capture(): { stream: NodeJS.WriteStream; lines: () => string[] } {
   let text = '';
@@ -30,4 +30,20 @@ test('quiet progress writes nothing', () => {
   p.tick(3);
   p.finish();
   assert.equal(out.lines().length, 0);
+});
+
+test('withImageProgress passes the batches through and counts their images, reading each count before the consumer frees it', () => {
+  const out = capture();
+  const batches = [3, 3, 2].map((n) => ({ labels: { shape: [n] }, freed: false }));
+  const source = { length: batches.length, [Symbol.iterator]: () => batches[Symbol.iterator]() };
+  const wrapped = withImageProgress(source, 'evaluate', 8, out.stream);
+  assert.equal(wrapped.length, 3);
+  const seen: unknown[] = [];
+  for (const b of wrapped) {
+    seen.push(b);
+    b.labels.shape = []; // as a consumer that disposes the batch: the count was read before
+  }
+  assert.deepEqual(seen, batches);
+  const last = out.lines().at(-1)!;
+  assert.match(last, /^evaluate 8\/8 /, last);
 });

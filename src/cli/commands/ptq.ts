@@ -9,7 +9,7 @@ import { evaluate, loadCheckpoint, RunDir, saveCheckpoint } from '../../train/in
 import { intOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
 import { datasetName, DATA_OPTIONS } from '../data-setup.ts';
 import { info, output } from '../output.ts';
-import { Progress } from '../progress.ts';
+import { Progress, withImageProgress } from '../progress.ts';
 import { defaultRunDir } from './train.ts';
 
 /** A seeded random subset of the training images, normalized like training batches. */
@@ -58,8 +58,9 @@ export function runPtq(args: {
   const load = args.onnx ? loadOnnxForPtq : loadCheckpoint;
   const analog = load(checkpoint);
   const copy = load(checkpoint);
-  const test = new DataLoader(loadDataset(datasetName(args.datasetOptions), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
-  const floatAccuracy = args.floatAccuracy ?? evaluate(analog.model, test).accuracy;
+  const testSet = loadDataset(datasetName(args.datasetOptions), 'test');
+  const test = new DataLoader(testSet, { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
+  const floatAccuracy = args.floatAccuracy ?? evaluate(analog.model, withImageProgress(test, 'evaluate float', testSet.length)).accuracy;
   const t0 = performance.now();
   const progress: { bar?: Progress } = {};
   const reports = quantizeNetwork(analog.model, copy.model, calibration, config, (p) => {
@@ -70,9 +71,11 @@ export function runPtq(args: {
   const actBits = args.actBits ?? null;
   // A lowbit checkpoint result becomes a fake-quant model (fixed grids, optional activation quantizers)
   // whose checkpoint rebuilds itself; an ONNX import keeps its plain layers for savePtqOnnx.
+  if (actBits !== null && !args.onnx) info(`calibrating ${actBits}-bit activation ranges on ${calibration.shape[0]} images`);
   const quant = args.onnx ? null : toQuantModel(copy.model, reports, config, { actBits, calibration });
   const seconds = (performance.now() - t0) / 1000;
-  const quantizedAccuracy = evaluate(copy.model, test).accuracy;
+  const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
+  const quantizedAccuracy = evaluate(copy.model, withImageProgress(test, label, testSet.length)).accuracy;
   if (args.onnx) savePtqOnnx(runDir.file('model.onnx'), copy.model as ReturnType<typeof loadOnnxForPtq>['model'], reports, config);
   else saveCheckpoint(runDir.file('model.safetensors'), copy.model, { ...copy.modelConfig, quant }, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
   const codes = new Map<string, Tensor>();
