@@ -42,28 +42,39 @@ struct Header {
 };
 static_assert(sizeof(Header) <= kAlignment, "the header must fit in the alignment slack");
 
-std::mutex cacheMutex;
-std::multimap<size_t, void*> cachedLarge;  // blockSize -> base, freed large blocks
-size_t cachedBytes = 0;
+struct LargeBlockCache {
+  std::mutex mutex;
+  std::multimap<size_t, void*> blocks;  // blockSize -> base, freed large blocks
+  size_t bytes = 0;
+};
+
+// Never destroyed: tensors that libtorch's own statics hold are freed during exit, after this file's
+// statics would have been.
+LargeBlockCache& largeCache() {
+  static auto* cache = new LargeBlockCache();
+  return *cache;
+}
 
 // A cached block of exactly this size class, or nullptr.
 void* takeCached(size_t blockSize) {
-  std::lock_guard<std::mutex> lock(cacheMutex);
-  auto it = cachedLarge.find(blockSize);
-  if (it == cachedLarge.end()) return nullptr;
+  LargeBlockCache& c = largeCache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  auto it = c.blocks.find(blockSize);
+  if (it == c.blocks.end()) return nullptr;
   void* base = it->second;
-  cachedLarge.erase(it);
-  cachedBytes -= blockSize;
+  c.blocks.erase(it);
+  c.bytes -= blockSize;
   return base;
 }
 
 // Keeps a freed large block for reuse while the cache has room; else gives it back.
 void releaseLarge(void* base, size_t blockSize) {
+  LargeBlockCache& c = largeCache();
   {
-    std::lock_guard<std::mutex> lock(cacheMutex);
-    if (cachedBytes + blockSize <= kCacheLimit) {
-      cachedLarge.emplace(blockSize, base);
-      cachedBytes += blockSize;
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (c.bytes + blockSize <= kCacheLimit) {
+      c.blocks.emplace(blockSize, base);
+      c.bytes += blockSize;
       return;
     }
   }
@@ -129,16 +140,18 @@ void installCpuAllocator() {
 bool cpuAllocatorInstalled() { return installed.load(); }
 
 CpuAllocatorStats cpuAllocatorStats() {
-  std::lock_guard<std::mutex> lock(cacheMutex);
-  return {liveBlocks.load(), liveBytes.load(), totalAllocations.load(), static_cast<int64_t>(cachedLarge.size()), static_cast<int64_t>(cachedBytes)};
+  LargeBlockCache& c = largeCache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return {liveBlocks.load(), liveBytes.load(), totalAllocations.load(), static_cast<int64_t>(c.blocks.size()), static_cast<int64_t>(c.bytes)};
 }
 
 void releaseCachedBlocks() {
+  LargeBlockCache& c = largeCache();
   std::multimap<size_t, void*> blocks;
   {
-    std::lock_guard<std::mutex> lock(cacheMutex);
-    blocks.swap(cachedLarge);
-    cachedBytes = 0;
+    std::lock_guard<std::mutex> lock(c.mutex);
+    blocks.swap(c.blocks);
+    c.bytes = 0;
   }
   for (auto& [size, base] : blocks) std::free(base);
 }
