@@ -20,7 +20,7 @@ export function torchMalloc(sameMalloc: boolean): TorchMalloc {
     if (malloc.trimThresholdBytes !== null) env.MALLOC_TRIM_THRESHOLD_ = String(malloc.trimThresholdBytes);
     return {
       env,
-      describe: `malloc mmap/trim thresholds ${Number(env.MALLOC_MMAP_THRESHOLD_) / 2 ** 20}/${Number(env.MALLOC_TRIM_THRESHOLD_) / 2 ** 20} MiB (--same-malloc)`,
+      describe: `malloc mmap/trim thresholds ${malloc.mmapThresholdBytes! / 2 ** 20}/${malloc.trimThresholdBytes === null ? "glibc's" : malloc.trimThresholdBytes / 2 ** 20} MiB (--same-malloc)`,
     };
   }
   const fromEnv = process.env.MALLOC_MMAP_THRESHOLD_ !== undefined || process.env.MALLOC_TRIM_THRESHOLD_ !== undefined;

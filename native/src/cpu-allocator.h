@@ -1,5 +1,5 @@
 // lowbit's CPU allocator for ATen: malloc with the 64-byte alignment done by hand, in place of c10's
-// posix_memalign. See cpu-allocator.cc for why.
+// posix_memalign, and a cache of freed blocks of 32 MiB and up. See cpu-allocator.cc for why.
 #pragma once
 #include <cstdint>
 

@@ -21,12 +21,10 @@ export function captureInput(model: Module, target: Module, input: Tensor): Tens
   // Forward hooks fire after a module ran; capturing its input needs the call itself intercepted.
   const original = target.call;
   // The forward is abandoned by an exception, and every module's scope on the way out frees what it
-  // made: the captured input is marked kept through the unwinding and then handed to the caller's
-  // scope (unless it is the caller's own input). Not keep(): that would report its bytes to V8 for
-  // the GC to weigh, and a full GC per capture made GPFQ's input phase 8x slower.
+  // made: the captured input is kept through the unwinding and then handed to the caller's scope
+  // (unless it is the caller's own input).
   target.call = (x: Tensor) => {
-    if (x !== input) x.kept = true;
-    captured = x;
+    captured = x === input ? x : keep(x);
     throw new StopForward();
   };
   try {
