@@ -10,3 +10,4 @@ export { importOnnx, loadOnnx } from './import/import-onnx.ts';
 export { OnnxGraphModule } from './import/onnx-graph-module.ts';
 export { IMPORTED_OPS } from './import/compile-node.ts';
 export { loadOnnxForPtq, savePtqOnnx } from './ptq-onnx.ts';
+export { readPtqWeightCodes, ptqLayerBits, PTQ_METADATA_KEY } from './ptq-codes.ts';

@@ -40,7 +40,7 @@ export function narrowestIntType(min: number, max: number, opset: number): IntTy
     const r = intRange(t.width, t.signed);
     if (min >= r.min && max <= r.max) return t;
   }
-  throw new LowbitError(`no ONNX integer type at opset ${opset} holds codes in [${min}, ${max}]; use at most 16-bit grids and --opset 21 or later`);
+  throw new LowbitError(`no ONNX integer type at opset ${opset} holds codes in [${min}, ${max}]; use at most 16-bit grids and an opset of 21 or later (OnnxExportOptions.opset)`);
 }
 
 export function intTypeByDataType(dataType: number): IntType | undefined {
