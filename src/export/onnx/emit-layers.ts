@@ -1,6 +1,8 @@
 /**
- * Emitters of lowbit's layers (src/nn and the quantized layers of src/quant). Each mirrors its
- * module's forward() op for op; the export tests run every one through onnxruntime against lowbit.
+ * Emitters of lowbit's layers (src/nn and the quantized layers of src/quant), and of chains of them
+ * (emitChain: a Sequential, or any model's forward chain), where a conv followed by a BatchNorm is
+ * written as one conv. Each mirrors its module's forward() op for op; the export tests run every one
+ * through onnxruntime against lowbit.
  */
 import { LowbitError } from '../../errors.ts';
 import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, forwardChain, Hardtanh, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential, type Module } from '../../nn/index.ts';
@@ -41,8 +43,8 @@ interface BatchNormFold {
  * f = gamma / sqrt(var + eps) per output channel. A float layer's weight becomes W f. A quantized layer
  * keeps its integer codes and f goes into its per-channel DequantizeLinear scale, s' = s f: that is the
  * fold of a 1x1 conv whose weights are the scales, so the same function computes it (W = codes s, so
- * W f = codes (s f)). Returns null when some f <= 0 (a scale must stay positive; float layers follow
- * the same rule so a model exports the same way whatever its weights) and for convs with an input
+ * W f = codes (s f)). Returns null when some f <= 0 (a scale must stay positive; float layers keep the
+ * same rule, as the exporter always had it) and for convs with an input
  * quantizer: onnxruntime's WeightBiasQuantization pass (on from its 'basic' level) rounds the float bias
  * of a Conv whose input and weight both come from DequantizeLinear to int32 at s_x * s_w, and a folded
  * BN shift is a large bias (measured on a W2A2 ResNet-20: outputs off by 3.5 of 13). The BN is then

@@ -6,7 +6,7 @@
  * signed types. A grid that does not fit b bits goes to the next width that holds it: GPFQ's
  * 'reference' alphabet at "2 bits" has the 5 codes -2..2 and is stored as int4, its 3-bit 9-level
  * alphabet as int4, its 4-bit 17-level one as int8. With an opset below 25 (or 21) the same rule
- * widens 2-bit codes to int4 (or int8), so `--opset` trades file size for reader compatibility.
+ * widens 2-bit codes to int4 (or int8), so the opset option trades file size for reader compatibility.
  */
 import { LowbitError } from '../../errors.ts';
 import { intRange, type IntWidth } from './pack.ts';
