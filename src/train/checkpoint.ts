@@ -70,7 +70,7 @@ export function copyCheckpointModel(model: Module, modelConfig: CheckpointModelC
 
 /** Rebuilds the model a checkpoint describes and loads its weights. */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
-  if (!existsSync(path)) throw new LowbitError(`checkpoint ${path} does not exist: check the --checkpoint path (a run writes RUN_DIR/model.safetensors)`);
+  if (!existsSync(path)) throw new LowbitError(`checkpoint ${path} does not exist: check the path (a training run writes RUN_DIR/model.safetensors)`);
   const file = loadSafetensors(path);
   const modelConfig = modelConfigOf(file.metadata, path);
   const model = buildCheckpointModel(modelConfig);
