@@ -177,6 +177,9 @@ export function fit(opts: FitOptions): FitResult {
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new LowbitError(`epochs must be a positive integer, got ${epochs}`);
   const extraModules = opts.state?.modules ?? {};
   const extraSchedulers = opts.state?.schedulers ?? {};
+  if ('model' in extraModules || 'optimizer' in (opts.state?.optimizers ?? {}) || 'scheduler' in extraSchedulers) {
+    throw new LowbitError("FitOptions.state: 'model', 'optimizer' and 'scheduler' name fit's own parts; give the extra ones other names");
+  }
   const trainingState = new TrainingState(
     () => ({
       modules: { model, ...extraModules },
