@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
-import { runPtq, type LayerReport, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
+import { runPtq, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
 import { FLOAT_BITS, isFloatBits } from '../../quant/index.ts';
 import { manualSeed } from '../../tensor/index.ts';
 import { loadCheckpoint, RunDir } from '../../train/index.ts';
@@ -26,7 +26,7 @@ export function ptqProgress(config: PtqConfig, testImages: number) {
       if (p.done) progress.bar.tick(1, p.name);
       if (p.done && p.layer === p.layers - 1) progress.bar.finish();
     },
-    onCalibrateActivations: (c: { bits: number; images: number }) => info(`calibrating ${c.bits}-bit activation ranges on ${c.images} calibration images`),
+    onCalibrateActivations: (c: { bits: number; images: number }) => info(`calibrating ${c.bits}-bit activation ranges on ${c.images} images`),
     wrapTest: <T extends { labels: { shape: number[] } }>(test: { readonly length: number; [Symbol.iterator](): Iterator<T> }, label: string) => withImageProgress(test, label, testImages),
   };
 }
