@@ -8,13 +8,12 @@
 import { existsSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import { loadSafetensors, type Module } from '../nn/index.ts';
-import { codeRange, quantizableLayers, type PtqConfig } from '../ptq/index.ts';
-import { isFloatBits } from '../quant/int-grid.ts';
+import { codeRange, PTQ_METADATA_KEY, quantizableLayers, type PtqConfig } from '../ptq/index.ts';
+import { isFloatBits } from '../quant/index.ts';
 import { scope, zeros } from '../tensor/index.ts';
 import { checkMatchesWeight, fromPtqCodes, type LowBitWeight } from './onnx/low-bit-weight.ts';
 
-/** Metadata key under which `lowbit ptq` records its PtqConfig in model.safetensors and codes.safetensors. */
-export const PTQ_METADATA_KEY = 'lowbit.ptq';
+export { PTQ_METADATA_KEY };
 
 /** Weight bits of the i-th of `count` quantizable layers (forward order) under a PTQ config. */
 export function ptqLayerBits(config: PtqConfig, i: number, count: number): number {

@@ -2,7 +2,7 @@
  * The markdown summary of a report: the numbers as tables (accuracy per method and bit width,
  * per-layer error, training epochs, NCE widths), readable in a terminal or on a code host.
  */
-import { FLOAT_BITS } from '../quant/int-grid.ts';
+import { FLOAT_BITS } from '../quant/index.ts';
 import { findPtqRun, methodLabel, ptqGroups, type PtqGroup, type RunCollection, type RunRecord } from './run-data.ts';
 
 export interface ReportText {

@@ -1,46 +1,10 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LowbitError, UsageError } from '../../errors.ts';
-import { checkMatchesWeight, fromPtqCodes, saveOnnx, type LowBitWeight, type OnnxExportResult } from '../../export/index.ts';
-import { loadSafetensors, type Conv2d, type Linear, type Module } from '../../nn/index.ts';
-import { codeRange, PTQ_METADATA_KEY as PTQ_KEY, quantizableLayers, type PtqConfig } from '../../ptq/index.ts';
-import { isFloatBits } from '../../quant/index.ts';
-import { zeros, scope } from '../../tensor/index.ts';
+import { UsageError } from '../../errors.ts';
+import { PTQ_METADATA_KEY, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
 import { loadCheckpoint } from '../../train/index.ts';
 import { optionalInt, stringOption, type Command } from '../command.ts';
 import { info, output } from '../output.ts';
-
-/**
- * The integer codes of a `lowbit ptq` result, by layer name, from its codes.safetensors. The file has
- * codes and steps only; the code range follows from the recorded config: first and last layer (in
- * forward order) at firstLastBits, the others at bits, in the alphabet's convention.
- */
-export function ptqWeightCodes(model: Module, codesPath: string, inputShape: number[]): Map<string, LowBitWeight> {
-  if (!existsSync(codesPath)) {
-    throw new UsageError(`${codesPath} does not exist: a ptq checkpoint is exported from its codes.safetensors (pass --codes PATH)`);
-  }
-  const file = loadSafetensors(codesPath);
-  try {
-    const raw = file.metadata[PTQ_KEY];
-    if (raw === undefined) throw new LowbitError(`${codesPath} has no '${PTQ_KEY}' metadata: it was not written by lowbit ptq`);
-    const config = JSON.parse(raw) as PtqConfig;
-    const layers = scope(() => quantizableLayers(model, zeros([1, ...inputShape])));
-    const codes = new Map<string, LowBitWeight>();
-    layers.forEach(({ name, module }, i) => {
-      const bits = i === 0 || i === layers.length - 1 ? (config.firstLastBits ?? 8) : config.bits;
-      const c = file.tensors.get(`${name}.weight_codes`);
-      const s = file.tensors.get(`${name}.weight_scale`);
-      if (isFloatBits(bits) && c === undefined) return;
-      if (c === undefined || s === undefined) throw new LowbitError(`${codesPath} has no codes for layer '${name}'; it belongs to another model`);
-      const lw = fromPtqCodes(c, s, { ...codeRange(bits, config.convention ?? 'signed'), bits }, (module as Conv2d | Linear).weight.shape, `${codesPath}: ${name}`);
-      checkMatchesWeight(lw, (module as Conv2d | Linear).weight, `${codesPath}: ${name}`);
-      codes.set(name, lw);
-    });
-    return codes;
-  } finally {
-    for (const t of file.tensors.values()) t.dispose();
-  }
-}
 
 export function formatExportTable(r: OnnxExportResult): string {
   const rows = r.layers.map((l) => `  ${l.name.padEnd(26)} ${l.kind.padEnd(6)} ${l.format.padEnd(11)} ${l.storage.padEnd(20)} ${String(l.weightBytes).padStart(9)}  ${l.inputQuant ?? '-'}`);
@@ -79,7 +43,10 @@ export const exportCommand: Command = {
     const inputShape = [modelConfig.inChannels, ...modelConfig.inputSize];
     // A ptq checkpoint with a recorded QuantConfig rebuilt fixed-grid quantized layers that export their
     // own codes; older ptq checkpoints (plain layers) take their codes from codes.safetensors.
-    const weightCodes = metadata[PTQ_KEY] !== undefined && modelConfig.quant === undefined ? ptqWeightCodes(model, typeof o.codes === 'string' ? o.codes : join(dirname(checkpoint), 'codes.safetensors'), inputShape) : undefined;
+    const codesPath = typeof o.codes === 'string' ? o.codes : join(dirname(checkpoint), 'codes.safetensors');
+    const fromCodes = metadata[PTQ_METADATA_KEY] !== undefined && modelConfig.quant === undefined;
+    if (fromCodes && !existsSync(codesPath)) throw new UsageError(`${codesPath} does not exist: a ptq checkpoint is exported from its codes.safetensors (pass --codes PATH)`);
+    const weightCodes = fromCodes ? readPtqWeightCodes(model, codesPath, inputShape) : undefined;
     const r = saveOnnx(out, model, {
       inputShape,
       opset,

@@ -26,7 +26,7 @@
 import { LowbitError } from '../../errors.ts';
 import type { Conv2d, Linear } from '../../nn/index.ts';
 import { UniformQuantizer, type Quantizer } from '../../quant/index.ts';
-import { intGrid } from '../../quant/int-grid.ts';
+import { intGrid } from '../../quant/index.ts';
 import { noGrad, scope, zeros } from '../../tensor/index.ts';
 import type { EmitContext } from './emit-context.ts';
 import { narrowestIntType, type IntType } from './int-types.ts';

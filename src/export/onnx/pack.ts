@@ -5,7 +5,7 @@
  * are stored in two's complement within their field. 8- and 16-bit types are plain little-endian.
  */
 import { LowbitError } from '../../errors.ts';
-import { intGrid } from '../../quant/int-grid.ts';
+import { intGrid } from '../../quant/index.ts';
 
 export type IntWidth = 2 | 4 | 8 | 16;
 
