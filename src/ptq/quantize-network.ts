@@ -8,6 +8,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
+import { checkBits, isFloatBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
 import { gpfqBlocked } from './gpfq-blocked.ts';
@@ -30,7 +31,7 @@ export interface PtqConfig {
   method: PtqMethod;
   /** Weight bits for every quantized layer, 2..8. */
   bits: number;
-  /** Bits of the first and last layer (default 8), as is usual in the literature; 32 keeps them float. */
+  /** Bits of the first and last layer (default 8), as is usual in the literature; FLOAT_BITS (32) keeps them float. */
   firstLastBits?: number;
   solver?: GpfqSolver;
   convention?: AlphabetConvention;
@@ -123,10 +124,8 @@ export function quantizeNetwork(
   const firstLastBits = config.firstLastBits ?? 8;
   const solver = config.solver ?? 'fast';
   const batchSize = config.batchSize ?? 256;
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new LowbitError(`PTQ: --wbits must be an integer from 2 to 8, got ${bits}`);
-  if (!(firstLastBits === 32 || (Number.isInteger(firstLastBits) && firstLastBits >= 2 && firstLastBits <= 8))) {
-    throw new LowbitError(`PTQ: first/last layer bits must be 2..8 or 32 (float), got ${firstLastBits}`);
-  }
+  checkBits(bits, 'PtqConfig.bits');
+  checkBits(firstLastBits, 'PtqConfig.firstLastBits', { allowFloat: true });
   if (calibration.ndim < 2 || calibration.shape[0] < 1) throw new LowbitError('PTQ: the calibration set is empty');
   const analogLayers = quantizableLayers(analog, calibration);
   const quantLayers = quantizableLayers(quantized, calibration);
@@ -145,7 +144,7 @@ export function quantizeNetwork(
       const ql = quantLayers[l].module;
       const layerBits = l === 0 || l === analogLayers.length - 1 ? firstLastBits : bits;
       onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
-      if (layerBits === 32) return;
+      if (isFloatBits(layerBits)) return;
       const t0 = performance.now();
       const phases = new PhaseClock();
       const W = weightMatrix(fl);
