@@ -7,7 +7,7 @@
  * matrices only and keeps BN layers unfused).
  */
 import { LowbitError } from '../errors.ts';
-import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
+import { Conv2d, Linear, type Module } from '../nn/index.ts';
 import { checkBits, isFloatBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
@@ -80,20 +80,22 @@ export interface PtqProgress {
 
 /** The Conv2d and Linear layers in the order the forward pass calls them. */
 export function quantizableLayers(model: Module, sample: Tensor): { name: string; module: Conv2d | Linear }[] {
-  const names = new Map<Module, string>();
-  for (const [n, m] of model.namedModules()) names.set(m, n);
+  const named = new Map<Conv2d | Linear, string>();
+  for (const [n, m] of model.namedModules()) if (m instanceof Conv2d || m instanceof Linear) named.set(m, n);
   const order: { name: string; module: Conv2d | Linear }[] = [];
   const seen = new Set<Module>();
-  const remove = addForwardHook((m) => {
-    if ((m instanceof Conv2d || m instanceof Linear) && !seen.has(m)) {
-      seen.add(m);
-      order.push({ name: names.get(m) ?? '?', module: m });
-    }
-  });
+  // Each layer's hook notes its first call; a layer called twice keeps its first place.
+  const handles = [...named].map(([layer, name]) =>
+    layer.registerForwardPreHook(() => {
+      if (seen.has(layer)) return;
+      seen.add(layer);
+      order.push({ name, module: layer });
+    }),
+  );
   try {
     scope(() => noGrad(() => model.call(sample.narrow(0, 0, 1))));
   } finally {
-    remove();
+    for (const h of handles) h.remove();
   }
   return order;
 }
