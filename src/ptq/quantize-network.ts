@@ -8,7 +8,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { Conv2d, Linear, type Module } from '../nn/index.ts';
-import { checkBits, isFloatBits } from '../quant/index.ts';
+import { checkBits, isFloatBits, layerRoles, roleBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
 import { gpfqBlocked } from './gpfq-blocked.ts';
@@ -132,6 +132,15 @@ export function quantizeNetwork(
   const analogLayers = quantizableLayers(analog, calibration);
   const quantLayers = quantizableLayers(quantized, calibration);
   if (analogLayers.length !== quantLayers.length) throw new LowbitError('PTQ: the quantized copy does not have the same layers as the float model');
+  // Layers are solved in forward order (each one's X~ needs the layers before it quantized), but which
+  // are first and last is layerRoles' answer (registration order, see src/quant/layer-roles.ts), the
+  // one quantizeModel gives when toQuantModel converts the result; in the zoo the two orders agree.
+  const roles = new Map(layerRoles(quantized).map((r) => [r.name, r.role]));
+  const bitsByLayer = quantLayers.map(({ name }) => {
+    const role = roles.get(name);
+    if (role === undefined) throw new LowbitError(`PTQ: layer '${name}' runs in the forward pass but is not a layer of the model's own tree`);
+    return roleBits(role, bits, firstLastBits);
+  });
   const wasTraining = [analog.training, quantized.training];
   analog.eval();
   quantized.eval();
@@ -144,7 +153,7 @@ export function quantizeNetwork(
   try {
     analogLayers.forEach(({ name, module: fl }, l) => {
       const ql = quantLayers[l].module;
-      const layerBits = l === 0 || l === analogLayers.length - 1 ? firstLastBits : bits;
+      const layerBits = bitsByLayer[l];
       onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
       if (isFloatBits(layerBits)) return;
       const t0 = performance.now();

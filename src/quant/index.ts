@@ -59,6 +59,7 @@ export { QuantConv2d, type QuantLayerOptions } from './quant-conv2d.ts';
 export { QuantLinear } from './quant-linear.ts';
 export { QuantAct } from './quant-act.ts';
 export { quantizeModel, type QuantizedLayer } from './quantize-model.ts';
+export { layerRoles, roleBits, isConvOrLinear, type LayerWithRole, type IsQuantizableLayer } from './layer-roles.ts';
 export { foldBatchNorm } from './fold-batch-norm.ts';
 export { calibrateActivations } from './calibrate.ts';
 export { namedQuantizers, quantizerParameters, nonQuantizerParameters } from './model-quantizers.ts';

@@ -13,7 +13,7 @@
  * conv1 and the shortcut conv) gets one quantizer in each. A layer whose input may be negative should
  * get `act: null` in `overrides`, or a signed quantizer placed by hand.
  *
- * First and last layer (first and last Conv2d/Linear in registration order: ResNet's stem conv and fc)
+ * First and last layer (first and last Conv2d/Linear in registration order, see layer-roles.ts: ResNet's stem conv and fc)
  * get `firstLast.bits` (8 by default) and the first layer's input, the data itself, is not quantized
  * unless `firstLast.quantizeInput`. BatchNorm layers are kept as they are for training; see
  * foldBatchNorm for deployment.
@@ -27,6 +27,7 @@ import { LowbitError } from '../errors.ts';
 import { Conv2d, Linear, type Module } from '../nn/index.ts';
 import { createActQuantizer, createWeightQuantizer } from './create-quantizer.ts';
 import { layerQuantSpec, validateQuantConfig, type ActQuantSpec, type LayerRole, type QuantConfig, type WeightQuantSpec } from './quant-config.ts';
+import { layerRoles } from './layer-roles.ts';
 import { QuantConv2d } from './quant-conv2d.ts';
 import { QuantLinear } from './quant-linear.ts';
 import { Quantizer } from './quantizer.ts';
@@ -49,9 +50,9 @@ export function quantizeModel(model: Module, config: QuantConfig): QuantizedLaye
       throw new LowbitError(`quantizeModel: the model is already quantized ('${name}' is a ${m.constructor.name}); convert the float model once`);
     }
   }
-  const layers = [...model.namedModules()].filter((e): e is [string, Conv2d | Linear] => e[1] instanceof Conv2d || e[1] instanceof Linear);
+  const layers = layerRoles(model);
   if (layers.length === 0) throw new LowbitError('quantizeModel: the model has no Conv2d or Linear layer to quantize');
-  const names = new Set(layers.map(([n]) => n));
+  const names = new Set(layers.map((l) => l.name));
   for (const name of Object.keys(cfg.overrides ?? {})) {
     if (!names.has(name)) {
       const known = [...names];
@@ -62,12 +63,11 @@ export function quantizeModel(model: Module, config: QuantConfig): QuantizedLaye
   }
 
   const plan: QuantizedLayer[] = [];
-  layers.forEach(([name, layer], i) => {
-    const role: LayerRole = i === 0 ? 'first' : i === layers.length - 1 ? 'last' : 'body';
+  for (const { name, module: layer, role } of layers as { name: string; module: Conv2d | Linear; role: LayerRole }[]) {
     const type = layer instanceof Conv2d ? 'conv2d' : 'linear';
     const spec = layerQuantSpec(cfg, name, role);
     plan.push({ name, type, role, weight: spec?.weight ?? null, act: spec?.act ?? null });
-    if (spec === null) return;
+    if (spec === null) continue;
     if (name === '') throw new LowbitError('quantizeModel: the model is a single layer; wrap it in a Sequential to convert it');
     const inputQuantizer = spec.act ? createActQuantizer(spec.act) : null;
     const quantized =
@@ -77,6 +77,6 @@ export function quantizeModel(model: Module, config: QuantConfig): QuantizedLaye
     const dot = name.lastIndexOf('.');
     const parent = model.getSubmodule(dot < 0 ? '' : name.slice(0, dot));
     parent.replaceChild(name.slice(dot + 1), quantized);
-  });
+  }
   return plan;
 }
