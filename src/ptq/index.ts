@@ -20,4 +20,5 @@ export { GramAccumulator, type GramAccumulatorOptions, type GramMatrices } from 
 export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
 export { gpfqBlocked, type GpfqBlockedOptions } from './gpfq-blocked.ts';
 export { toQuantModel, ptqQuantConfig } from './to-quant-model.ts';
-export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';
+export { PTQ_DEFAULTS, resolvePtqConfig, type PtqConfig, type ResolvedPtqConfig, type PtqMethod, type GpfqSolver } from './ptq-config.ts';
+export { quantizeNetwork, quantizableLayers, type LayerReport, type PtqProgress } from './quantize-network.ts';

@@ -8,47 +8,16 @@
  */
 import { LowbitError } from '../errors.ts';
 import { Conv2d, Linear, type Module } from '../nn/index.ts';
-import { checkBits, isFloatBits, layerRoles, roleBits } from '../quant/index.ts';
+import { isFloatBits, layerRoles, roleBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
-import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
+import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes } from './alphabet.ts';
 import { gpfqBlocked } from './gpfq-blocked.ts';
 import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
 import { layerInputs } from './layer-inputs.ts';
-
-export type PtqMethod = 'gpfq' | 'rtn';
-/**
- * 'fast': Gram sums streamed batch by batch (O(N0^2) memory, O(m N0^2) work). 'blocked': the column loop
- * with block-deferred updates (X and X~ held whole, O(m N0 N1) work in GEMMs; fewer flops when N1 is well
- * below N0, though its thin GEMMs ran slower than the Gram sums on 2 cores, bench/gpfq-network).
- * 'reference': the column loop as published (float64). All three follow the same greedy path.
- */
-export type GpfqSolver = 'fast' | 'blocked' | 'reference';
-
-export interface PtqConfig {
-  method: PtqMethod;
-  /** Weight bits for every quantized layer, 2..8. */
-  bits: number;
-  /** Bits of the first and last layer (default 8), as is usual in the literature; FLOAT_BITS (32) keeps them float. */
-  firstLastBits?: number;
-  solver?: GpfqSolver;
-  convention?: AlphabetConvention;
-  granularity?: StepGranularity;
-  /** C of the step size rule (default 1.16). */
-  radiusFactor?: number;
-  /** Images per forward pass while collecting layer inputs. */
-  batchSize?: number;
-  /**
-   * Precision of the per-batch Gram products (sums are float64 either way). float32 (default) runs the
-   * products, the bulk of GPFQ's time, about twice as fast; float64 matches the column loop code for code
-   * (float32 rounding can flip codes at near-ties).
-   */
-  gramDtype?: 'float32' | 'float64';
-  /** Calibration rows kept per layer to measure its relative error (default 32768; all rows when fewer). */
-  errorSampleRows?: number;
-}
+import { resolvePtqConfig, type PtqConfig } from './ptq-config.ts';
 
 export interface LayerReport {
   name: string;
@@ -113,7 +82,8 @@ function weightMatrix(layer: Conv2d | Linear): Tensor {
 
 /**
  * Quantizes `quantized` (a copy of `analog` with the same weights) in place, layer by layer, from the
- * calibration images (normalized, NCHW). `analog` is only read. Returns one report per layer.
+ * calibration images (normalized, NCHW). `analog` is only read. Returns one report per layer. Fields
+ * of `config` left out take PTQ_DEFAULTS, the defaults of `lowbit ptq`.
  */
 export function quantizeNetwork(
   analog: Module,
@@ -122,12 +92,8 @@ export function quantizeNetwork(
   config: PtqConfig,
   onProgress?: (p: PtqProgress) => void,
 ): LayerReport[] {
-  const { method, bits } = config;
-  const firstLastBits = config.firstLastBits ?? 8;
-  const solver = config.solver ?? 'fast';
-  const batchSize = config.batchSize ?? 256;
-  checkBits(bits, 'PtqConfig.bits');
-  checkBits(firstLastBits, 'PtqConfig.firstLastBits', { allowFloat: true });
+  const c = resolvePtqConfig(config);
+  const { method, bits, firstLastBits, solver, batchSize } = c;
   if (calibration.ndim < 2 || calibration.shape[0] < 1) throw new LowbitError('PTQ: the calibration set is empty');
   const analogLayers = quantizableLayers(analog, calibration);
   const quantLayers = quantizableLayers(quantized, calibration);
@@ -160,12 +126,12 @@ export function quantizeNetwork(
       const phases = new PhaseClock();
       const W = weightMatrix(fl);
       const [n1, n0] = W.shape;
-      const grid = { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity } as const;
+      const grid = { bits: layerBits, convention: c.convention, granularity: c.granularity };
       // RTN gets a min-max grid (see minMaxAlphabet); GPFQ the paper's step rule.
-      const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: config.radiusFactor });
+      const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: c.radiusFactor });
       // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
       const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
-      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: config.gramDtype ?? 'float32' }) : null;
+      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: c.gramDtype }) : null;
       let errorSample: ErrorSample | null = null;
       let rowsX: Tensor[] = [];
       let rowsXt: Tensor[] = [];
@@ -180,7 +146,7 @@ export function quantizeNetwork(
               const Xt = layerRows(ql, quantInputs.input(ql, b));
               tp = phases.lap('inputs', tp);
               // Rows per image are fixed, so the first batch tells the layer's m.
-              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], config.errorSampleRows ?? 32768);
+              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], c.errorSampleRows);
               errorSample.add(X, Xt);
               samples += X.shape[0];
               tp = phases.lap('error', tp);

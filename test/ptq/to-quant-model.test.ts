@@ -30,9 +30,9 @@ const outputs = (m: { call(x: Tensor): Tensor; eval(): unknown }, x: Tensor): nu
 
 test('fixed-grid layers reproduce the PTQ weights: the same outputs, codes from export() equal the PTQ codes', () => {
   for (const config of [
-    { method: 'rtn', bits: 3 },
+    { method: 'rtn', bits: 3, granularity: 'layer' },
     { method: 'gpfq', bits: 2, granularity: 'channel' },
-    { method: 'gpfq', bits: 2, convention: 'reference' },
+    { method: 'gpfq', bits: 2, convention: 'reference', granularity: 'layer' },
   ] as PtqConfig[]) {
     const { copy, calibration, reports } = quantizedPair(config);
     const before = outputs(copy, calibration);
@@ -53,7 +53,7 @@ test('fixed-grid layers reproduce the PTQ weights: the same outputs, codes from 
 });
 
 test('activations quantized after the weights: at most 2^b values reach each quantized layer, outputs stay close', () => {
-  const config: PtqConfig = { method: 'gpfq', bits: 4 };
+  const config: PtqConfig = { method: 'gpfq', bits: 4, granularity: 'layer' };
   const { copy, calibration, reports } = quantizedPair(config);
   const weightOnly = outputs(copy, calibration);
   toQuantModel(copy, reports, config, { actBits: 4, calibration, batchSize: 16 });
@@ -78,7 +78,7 @@ test('activations quantized after the weights: at most 2^b values reach each qua
 });
 
 test('a converted PTQ model round-trips through a checkpoint; off-grid weights are refused', () => {
-  const config: PtqConfig = { method: 'rtn', bits: 2 };
+  const config: PtqConfig = { method: 'rtn', bits: 2, granularity: 'layer' };
   const { copy, calibration, reports } = quantizedPair(config);
   const quant = toQuantModel(copy, reports, config, { actBits: 8, calibration });
   const expected = outputs(copy, calibration);

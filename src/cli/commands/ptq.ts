@@ -3,7 +3,7 @@ import { UsageError } from '../../errors.ts';
 import { DataLoader, loadDataset } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
 import { saveSafetensors } from '../../nn/index.ts';
-import { quantizeNetwork, toQuantModel, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
+import { PTQ_DEFAULTS, quantizeNetwork, toQuantModel, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
 import { keep, manualSeed, type Tensor } from '../../tensor/index.ts';
 import { evaluate, loadCheckpoint, RunDir, saveCheckpoint } from '../../train/index.ts';
 import { intOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
@@ -86,7 +86,7 @@ export function runPtq(args: {
   saveSafetensors(runDir.file('codes.safetensors'), codes, { 'lowbit.ptq': JSON.stringify(config) });
   for (const t of codes.values()) t.dispose();
   const result: PtqRunResult = {
-    method: config.method,
+    method: config.method ?? PTQ_DEFAULTS.method,
     wbits: config.bits,
     abits: actBits ?? 32,
     floatAccuracy,
