@@ -101,7 +101,10 @@ export function quantizeNetwork(
   // Layers are solved in forward order (each one's X~ needs the layers before it quantized), but which
   // are first and last is layerRoles' answer (registration order, see src/quant/layer-roles.ts), the
   // one quantizeModel gives when toQuantModel converts the result; in the zoo the two orders agree.
-  const roles = new Map(layerRoles(quantized).map((r) => [r.name, r.role]));
+  const withRoles = layerRoles(quantized);
+  const foreign = withRoles.find((r) => !(r.module instanceof Conv2d || r.module instanceof Linear));
+  if (foreign) throw new LowbitError(`PTQ: '${foreign.name}' is a ${foreign.module.constructor.name}; GPFQ and RTN quantize the weights of Conv2d and Linear layers only`);
+  const roles = new Map(withRoles.map((r) => [r.name, r.role]));
   const bitsByLayer = quantLayers.map(({ name }) => {
     const role = roles.get(name);
     if (role === undefined) throw new LowbitError(`PTQ: layer '${name}' runs in the forward pass but is not a layer of the model's own tree`);

@@ -11,8 +11,9 @@
  * first one the forward pass runs and the last registered is the classifier, so for them the two
  * orders agree on "first" and "last" (PTQ still solves the layers in forward order).
  */
-import { Conv2d, Linear, type Module } from '../nn/index.ts';
+import type { Module } from '../nn/index.ts';
 import type { LayerRole } from './quant-config.ts';
+import { isQuantizableLayer } from './quant-converters.ts';
 
 export interface LayerWithRole {
   /** Dotted name as in namedModules() ('layers.0.conv1'). */
@@ -24,15 +25,13 @@ export interface LayerWithRole {
 /** Whether quantization treats `m` as one layer (its weight and input are quantized together). */
 export type IsQuantizableLayer = (m: Module) => boolean;
 
-/** Conv2d and Linear layers (and their subclasses): the layer kinds the float model zoo is built of. */
-export const isConvOrLinear: IsQuantizableLayer = (m) => m instanceof Conv2d || m instanceof Linear;
-
 /**
- * The model's quantizable layers in registration order with their roles: the first is 'first', the
- * last is 'last' (a model with one layer has only a 'first'), the others 'body'. A quantizable layer's
- * own descendants are not searched: the layer is quantized as a whole.
+ * The model's quantizable layers (by default Conv2d, Linear and every class with a quantization
+ * converter, see quant-converters.ts) in registration order with their roles: the first is 'first',
+ * the last is 'last' (a model with one layer has only a 'first'), the others 'body'. A quantizable
+ * layer's own descendants are not searched: the layer is quantized as a whole.
  */
-export function layerRoles(model: Module, isLayer: IsQuantizableLayer = isConvOrLinear): LayerWithRole[] {
+export function layerRoles(model: Module, isLayer: IsQuantizableLayer = isQuantizableLayer): LayerWithRole[] {
   const found: { name: string; module: Module }[] = [];
   const visit = (m: Module, name: string): void => {
     if (isLayer(m)) {
