@@ -69,6 +69,6 @@ export { QuantLinear } from './quant-linear.ts';
 export { QuantAct } from './quant-act.ts';
 export { quantizeModel, type QuantizedLayer } from './quantize-model.ts';
 export { layerRoles, roleBits, type LayerWithRole, type IsQuantizableLayer } from './layer-roles.ts';
-export { foldBatchNorm } from './fold-batch-norm.ts';
+export { foldBatchNorm, batchNormFold, type BatchNormFold } from './fold-batch-norm.ts';
 export { calibrateActivations } from './calibrate.ts';
 export { namedQuantizers, quantizerParameters, nonQuantizerParameters } from './model-quantizers.ts';
