@@ -59,9 +59,9 @@ export abstract class Module {
   call(input: Tensor): Tensor {
     return scope(() => {
       let x = input;
-      for (const hook of this.preHooks.values()) x = hook(this, x) ?? x;
+      if (this.preHooks.size > 0) for (const hook of this.preHooks.values()) x = hook(this, x) ?? x;
       let y = this.forward(x);
-      for (const hook of this.postHooks.values()) y = hook(this, x, y) ?? y;
+      if (this.postHooks.size > 0) for (const hook of this.postHooks.values()) y = hook(this, x, y) ?? y;
       return y;
     });
   }
