@@ -121,7 +121,7 @@ const maxRssMiB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in K
 function runChild(solver: Solver): ChildReport {
   const rssBaseline = maxRssMiB();
   let data = layerData();
-  const alphabet = alphabetFor(data.weight, { bits: BITS });
+  const alphabet = alphabetFor(data.weight, { bits: BITS, convention: 'reference', granularity: 'layer' });
   const runs: { seconds: number; othersShare: number | null; gramSeconds?: number; solveSeconds?: number }[] = [];
   let codes = new Int32Array(0);
   let relativeError: number | undefined;

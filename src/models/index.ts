@@ -4,4 +4,16 @@ export { lenet5, LENET5_WIDTHS } from './lenet5.ts';
 export { vggSmall, VGG_SMALL_WIDTHS } from './vgg-small.ts';
 export { ResNet, BasicBlock, cifarResNet, cifarResNetWidths, resnet18, RESNET18_WIDTHS } from './resnet.ts';
 export { complexity, type Complexity, type LayerComplexity } from './complexity.ts';
+export {
+  convCost,
+  convCostCoefficients,
+  linearCost,
+  linearCostCoefficients,
+  batchNormCost,
+  BATCH_NORM_PARAMS_PER_CHANNEL,
+  type Cost,
+  type CostCoefficients,
+  type ConvCostShape,
+  type LinearCostShape,
+} from './cost.ts';
 export { createModel, MODEL_NAMES } from './registry.ts';

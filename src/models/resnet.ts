@@ -7,6 +7,10 @@ import { checkWidths, type BuildOptions, type ModelConfig } from './config.ts';
  * The basic residual block: conv3x3-BN-ReLU-conv3x3-BN plus a shortcut, then ReLU. The shortcut is
  * the identity when shapes agree, otherwise a 1x1 conv + BN ("option B" of He et al.), which also
  * lets the channel search give a block any output width.
+ *
+ * The final ReLU is the child `relu`, so the block's pre-activation sum bn2(conv2(...)) + shortcut(x)
+ * can be read (or replaced) by a forward pre-hook on it, `block.relu.registerForwardPreHook(...)`,
+ * without copying this forward. It has no parameters, so the state dict keys are PyTorch's.
  */
 export class BasicBlock extends Module {
   conv1: Conv2d;
@@ -14,6 +18,7 @@ export class BasicBlock extends Module {
   conv2: Conv2d;
   bn2: BatchNorm2d;
   shortcut: Sequential | null;
+  relu: ReLU;
 
   constructor(inC: number, midC: number, outC: number, stride: number, generator?: Generator) {
     super();
@@ -25,12 +30,13 @@ export class BasicBlock extends Module {
       stride !== 1 || inC !== outC
         ? this.registerModule('shortcut', new Sequential(new Conv2d(inC, outC, 1, { stride, bias: false, generator }), new BatchNorm2d(outC)))
         : null;
+    this.relu = this.registerModule('relu', new ReLU());
   }
 
   forward(x: Tensor): Tensor {
     const y = this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x)).relu()));
     const s = this.shortcut ? this.shortcut.call(x) : x;
-    return y.add_(s).relu();
+    return this.relu.call(y.add_(s));
   }
 }
 

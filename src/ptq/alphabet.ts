@@ -22,7 +22,9 @@
  * nearest integer to the range gives the nearest element of the clipped grid.
  */
 import { LowbitError } from '../errors.ts';
+import { checkBits, intGrid, referenceGrid } from '../quant/index.ts';
 import { fromArray, scope, type Tensor } from '../tensor/index.ts';
+import { PTQ_DEFAULTS } from './ptq-config.ts';
 
 /** Which integer range "b bits" means; see the file comment. */
 export type AlphabetConvention = 'reference' | 'signed';
@@ -32,11 +34,11 @@ export type StepGranularity = 'layer' | 'channel';
 export interface AlphabetOptions {
   /** b, 2..8. */
   bits: number;
-  /** Default 'reference' (2^b + 1 levels, as the reference code). */
+  /** Default PTQ_DEFAULTS.convention, 'signed' (2^b levels); 'reference' has the reference code's 2^b + 1. */
   convention?: AlphabetConvention;
-  /** Default 'layer' (as the reference code). */
+  /** Default PTQ_DEFAULTS.granularity, 'channel'; the reference code's is 'layer'. */
   granularity?: StepGranularity;
-  /** C: the largest level is C times the (mean) row radius. Default 1.16, the reference CLI default. */
+  /** C: the largest level is C times the (mean) row radius. Default 1.16 (PTQ_DEFAULTS), the reference CLI default. */
   radiusFactor?: number;
   /** p in (0, 1]: the row radius is the p-quantile of |w| in the row (linear interpolation). Default 1: the row max. */
   percentile?: number;
@@ -54,17 +56,16 @@ export interface Alphabet {
   steps: number[];
 }
 
-export const DEFAULT_RADIUS_FACTOR = 1.16;
+export const DEFAULT_RADIUS_FACTOR = PTQ_DEFAULTS.radiusFactor;
 
-/** The integer code range of b bits under a convention. */
-export function codeRange(bits: number, convention: AlphabetConvention = 'reference'): { kMin: number; kMax: number } {
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) {
-    throw new LowbitError(`GPFQ alphabet: bits must be an integer from 2 to 8, got ${bits}`);
+/** The integer code range of b bits under a convention (default PTQ_DEFAULTS.convention, 'signed'). */
+export function codeRange(bits: number, convention: AlphabetConvention = PTQ_DEFAULTS.convention): { kMin: number; kMax: number } {
+  checkBits(bits, 'AlphabetOptions.bits');
+  if (convention !== 'reference' && convention !== 'signed') {
+    throw new LowbitError(`AlphabetOptions.convention: unknown convention '${String(convention)}': use 'reference' or 'signed'`);
   }
-  const K = 2 ** (bits - 1);
-  if (convention === 'reference') return { kMin: -K, kMax: K };
-  if (convention === 'signed') return { kMin: -K, kMax: K - 1 };
-  throw new LowbitError(`GPFQ alphabet: unknown convention '${String(convention)}': use 'reference' or 'signed'`);
+  const grid = convention === 'reference' ? referenceGrid(bits) : intGrid({ bits, signed: true });
+  return { kMin: grid.qMin, kMax: grid.qMax };
 }
 
 /**
@@ -79,8 +80,8 @@ export function codeRange(bits: number, convention: AlphabetConvention = 'refere
  * on ResNet-20 (BN unfolded, row maxima spread widely) RTN on GPFQ's grid lost 31.7 pp even at 8 bits.
  */
 export function minMaxAlphabet(weight: Tensor, opts: Pick<AlphabetOptions, 'bits' | 'convention' | 'granularity'>): Alphabet {
-  const convention = opts.convention ?? 'reference';
-  const granularity = opts.granularity ?? 'layer';
+  const convention = opts.convention ?? PTQ_DEFAULTS.convention;
+  const granularity = opts.granularity ?? PTQ_DEFAULTS.granularity;
   const { kMin, kMax } = codeRange(opts.bits, convention);
   if (weight.ndim !== 2) throw new LowbitError(`RTN alphabet: weight must be 2-D (N1 x N0), got shape [${weight.shape.join(', ')}]`);
   const rowMax = scope(() => weight.to('float64').abs().amax(1).toArray());
@@ -90,8 +91,8 @@ export function minMaxAlphabet(weight: Tensor, opts: Pick<AlphabetOptions, 'bits
 }
 
 export function alphabetFor(weight: Tensor, opts: AlphabetOptions): Alphabet {
-  const convention = opts.convention ?? 'reference';
-  const granularity = opts.granularity ?? 'layer';
+  const convention = opts.convention ?? PTQ_DEFAULTS.convention;
+  const granularity = opts.granularity ?? PTQ_DEFAULTS.granularity;
   const C = opts.radiusFactor ?? DEFAULT_RADIUS_FACTOR;
   const p = opts.percentile ?? 1;
   const { kMin, kMax } = codeRange(opts.bits, convention);
@@ -103,7 +104,8 @@ export function alphabetFor(weight: Tensor, opts: AlphabetOptions): Alphabet {
   if (granularity !== 'layer' && granularity !== 'channel') {
     throw new LowbitError(`GPFQ alphabet: unknown granularity '${String(granularity)}': use 'layer' or 'channel'`);
   }
-  const K = 2 ** (opts.bits - 1);
+  // K = 2^(b-1) under either convention: 'signed' keeps the reference's step and drops its top level.
+  const K = referenceGrid(opts.bits).qMax;
   const { radii, rowMax } = scope(() => {
     const a = weight.to('float64').abs();
     const r = p === 1 ? a.amax(1) : a.quantile(p, 1);

@@ -13,6 +13,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { keep, scope, zeros, type Tensor } from '../tensor/index.ts';
+import { PTQ_DEFAULTS } from './ptq-config.ts';
 
 /**
  * Rows of the Gram matrices per product. Four block rows skip 3/8 of the full products' work; thinner
@@ -27,9 +28,9 @@ export interface GramAccumulatorOptions {
   /** Also sum C = X'X, which lets the solver report ||X W' - X~ Q'||_F. Costs a third product. Default false. */
   analogGram?: boolean;
   /**
-   * Precision of each batch's products (the sums across batches are float64 either way). float64 by
-   * default, which agrees with the float64 column loop code for code; float32 runs the products about
-   * twice as fast, with float32 rounding in each batch's sums, which can flip codes at near-ties.
+   * Precision of each batch's products (the sums across batches are float64 either way). Default
+   * PTQ_DEFAULTS.gramDtype, float32: about twice as fast, with float32 rounding in each batch's sums,
+   * which can flip codes at near-ties; float64 agrees with the float64 column loop code for code.
    */
   productDtype?: 'float64' | 'float32';
 }
@@ -58,7 +59,7 @@ export class GramAccumulator implements GramMatrices {
   constructor(n0: number, opts: GramAccumulatorOptions = {}) {
     if (!Number.isInteger(n0) || n0 < 1) throw new LowbitError(`GramAccumulator: N0 must be a positive integer, got ${n0}`);
     this.n0 = n0;
-    this.productDtype = opts.productDtype ?? 'float64';
+    this.productDtype = opts.productDtype ?? PTQ_DEFAULTS.gramDtype;
     if (this.productDtype !== 'float64' && this.productDtype !== 'float32') {
       throw new LowbitError(`GramAccumulator: productDtype must be 'float64' or 'float32', got '${String(this.productDtype)}'`);
     }

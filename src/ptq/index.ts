@@ -20,5 +20,6 @@ export { GramAccumulator, type GramAccumulatorOptions, type GramMatrices } from 
 export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
 export { gpfqBlocked, type GpfqBlockedOptions } from './gpfq-blocked.ts';
 export { toQuantModel, ptqQuantConfig } from './to-quant-model.ts';
-export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';
+export { PTQ_DEFAULTS, resolvePtqConfig, type PtqConfig, type ResolvedPtqConfig, type PtqMethod, type GpfqSolver } from './ptq-config.ts';
+export { quantizeNetwork, quantizableLayers, type LayerReport, type PtqProgress } from './quantize-network.ts';
 export { runPtq, PTQ_METADATA_KEY, type RunPtqArgs, type PtqRun, type PtqRunResult, type PtqLayerSummary } from './run-ptq.ts';

@@ -7,47 +7,17 @@
  * matrices only and keeps BN layers unfused).
  */
 import { LowbitError } from '../errors.ts';
-import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
+import { Conv2d, Linear, type Module } from '../nn/index.ts';
+import { isFloatBits, layerRoles, roleBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
-import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
+import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes } from './alphabet.ts';
 import { gpfqBlocked } from './gpfq-blocked.ts';
 import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
 import { layerInputs } from './layer-inputs.ts';
-
-export type PtqMethod = 'gpfq' | 'rtn';
-/**
- * 'fast': Gram sums streamed batch by batch (O(N0^2) memory, O(m N0^2) work). 'blocked': the column loop
- * with block-deferred updates (X and X~ held whole, O(m N0 N1) work in GEMMs; fewer flops when N1 is well
- * below N0, though its thin GEMMs ran slower than the Gram sums on 2 cores, bench/gpfq-network).
- * 'reference': the column loop as published (float64). All three follow the same greedy path.
- */
-export type GpfqSolver = 'fast' | 'blocked' | 'reference';
-
-export interface PtqConfig {
-  method: PtqMethod;
-  /** Weight bits for every quantized layer, 2..8. */
-  bits: number;
-  /** Bits of the first and last layer (default 8), as is usual in the literature; 32 keeps them float. */
-  firstLastBits?: number;
-  solver?: GpfqSolver;
-  convention?: AlphabetConvention;
-  granularity?: StepGranularity;
-  /** C of the step size rule (default 1.16). */
-  radiusFactor?: number;
-  /** Images per forward pass while collecting layer inputs. */
-  batchSize?: number;
-  /**
-   * Precision of the per-batch Gram products (sums are float64 either way). float32 (default) runs the
-   * products, the bulk of GPFQ's time, about twice as fast; float64 matches the column loop code for code
-   * (float32 rounding can flip codes at near-ties).
-   */
-  gramDtype?: 'float32' | 'float64';
-  /** Calibration rows kept per layer to measure its relative error (default 32768; all rows when fewer). */
-  errorSampleRows?: number;
-}
+import { resolvePtqConfig, type PtqConfig } from './ptq-config.ts';
 
 export interface LayerReport {
   name: string;
@@ -79,20 +49,22 @@ export interface PtqProgress {
 
 /** The Conv2d and Linear layers in the order the forward pass calls them. */
 export function quantizableLayers(model: Module, sample: Tensor): { name: string; module: Conv2d | Linear }[] {
-  const names = new Map<Module, string>();
-  for (const [n, m] of model.namedModules()) names.set(m, n);
+  const named = new Map<Conv2d | Linear, string>();
+  for (const [n, m] of model.namedModules()) if (m instanceof Conv2d || m instanceof Linear) named.set(m, n);
   const order: { name: string; module: Conv2d | Linear }[] = [];
   const seen = new Set<Module>();
-  const remove = addForwardHook((m) => {
-    if ((m instanceof Conv2d || m instanceof Linear) && !seen.has(m)) {
-      seen.add(m);
-      order.push({ name: names.get(m) ?? '?', module: m });
-    }
-  });
+  // Each layer's hook notes its first call; a layer called twice keeps its first place.
+  const handles = [...named].map(([layer, name]) =>
+    layer.registerForwardPreHook(() => {
+      if (seen.has(layer)) return;
+      seen.add(layer);
+      order.push({ name, module: layer });
+    }),
+  );
   try {
     scope(() => noGrad(() => model.call(sample.narrow(0, 0, 1))));
   } finally {
-    remove();
+    for (const h of handles) h.remove();
   }
   return order;
 }
@@ -110,7 +82,8 @@ function weightMatrix(layer: Conv2d | Linear): Tensor {
 
 /**
  * Quantizes `quantized` (a copy of `analog` with the same weights) in place, layer by layer, from the
- * calibration images (normalized, NCHW). `analog` is only read. Returns one report per layer.
+ * calibration images (normalized, NCHW). `analog` is only read. Returns one report per layer. Fields
+ * of `config` left out take PTQ_DEFAULTS, the defaults of `lowbit ptq`.
  */
 export function quantizeNetwork(
   analog: Module,
@@ -119,18 +92,24 @@ export function quantizeNetwork(
   config: PtqConfig,
   onProgress?: (p: PtqProgress) => void,
 ): LayerReport[] {
-  const { method, bits } = config;
-  const firstLastBits = config.firstLastBits ?? 8;
-  const solver = config.solver ?? 'fast';
-  const batchSize = config.batchSize ?? 256;
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new LowbitError(`PTQ: --wbits must be an integer from 2 to 8, got ${bits}`);
-  if (!(firstLastBits === 32 || (Number.isInteger(firstLastBits) && firstLastBits >= 2 && firstLastBits <= 8))) {
-    throw new LowbitError(`PTQ: first/last layer bits must be 2..8 or 32 (float), got ${firstLastBits}`);
-  }
+  const c = resolvePtqConfig(config);
+  const { method, bits, firstLastBits, solver, batchSize } = c;
   if (calibration.ndim < 2 || calibration.shape[0] < 1) throw new LowbitError('PTQ: the calibration set is empty');
   const analogLayers = quantizableLayers(analog, calibration);
   const quantLayers = quantizableLayers(quantized, calibration);
   if (analogLayers.length !== quantLayers.length) throw new LowbitError('PTQ: the quantized copy does not have the same layers as the float model');
+  // Layers are solved in forward order (each one's X~ needs the layers before it quantized), but which
+  // are first and last is layerRoles' answer (registration order, see src/quant/layer-roles.ts), the
+  // one quantizeModel gives when toQuantModel converts the result; in the zoo the two orders agree.
+  const withRoles = layerRoles(quantized);
+  const foreign = withRoles.find((r) => !(r.module instanceof Conv2d || r.module instanceof Linear));
+  if (foreign) throw new LowbitError(`PTQ: '${foreign.name}' is a ${foreign.module.constructor.name}; GPFQ and RTN quantize the weights of Conv2d and Linear layers only`);
+  const roles = new Map(withRoles.map((r) => [r.name, r.role]));
+  const bitsByLayer = quantLayers.map(({ name }) => {
+    const role = roles.get(name);
+    if (role === undefined) throw new LowbitError(`PTQ: layer '${name}' runs in the forward pass but is not a layer of the model's own tree`);
+    return roleBits(role, bits, firstLastBits);
+  });
   const wasTraining = [analog.training, quantized.training];
   analog.eval();
   quantized.eval();
@@ -143,19 +122,19 @@ export function quantizeNetwork(
   try {
     analogLayers.forEach(({ name, module: fl }, l) => {
       const ql = quantLayers[l].module;
-      const layerBits = l === 0 || l === analogLayers.length - 1 ? firstLastBits : bits;
+      const layerBits = bitsByLayer[l];
       onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
-      if (layerBits === 32) return;
+      if (isFloatBits(layerBits)) return;
       const t0 = performance.now();
       const phases = new PhaseClock();
       const W = weightMatrix(fl);
       const [n1, n0] = W.shape;
-      const grid = { bits: layerBits, convention: config.convention ?? 'signed', granularity: config.granularity } as const;
+      const grid = { bits: layerBits, convention: c.convention, granularity: c.granularity };
       // RTN gets a min-max grid (see minMaxAlphabet); GPFQ the paper's step rule.
-      const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: config.radiusFactor });
+      const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: c.radiusFactor });
       // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
       const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
-      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: config.gramDtype ?? 'float32' }) : null;
+      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: c.gramDtype }) : null;
       let errorSample: ErrorSample | null = null;
       let rowsX: Tensor[] = [];
       let rowsXt: Tensor[] = [];
@@ -170,7 +149,7 @@ export function quantizeNetwork(
               const Xt = layerRows(ql, quantInputs.input(ql, b));
               tp = phases.lap('inputs', tp);
               // Rows per image are fixed, so the first batch tells the layer's m.
-              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], config.errorSampleRows ?? 32768);
+              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], c.errorSampleRows);
               errorSample.add(X, Xt);
               samples += X.shape[0];
               tp = phases.lap('error', tp);

@@ -9,7 +9,8 @@ import { saveSafetensors } from '../nn/index.ts';
 import { FLOAT_BITS, type QuantConfig } from '../quant/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { copyCheckpointModel, evaluate, saveCheckpoint, type BatchSource, type CheckpointModelConfig, type RunDir } from '../train/index.ts';
-import { quantizeNetwork, type LayerReport, type PtqConfig, type PtqProgress } from './quantize-network.ts';
+import { PTQ_DEFAULTS, type PtqConfig } from './ptq-config.ts';
+import { quantizeNetwork, type LayerReport, type PtqProgress } from './quantize-network.ts';
 import { toQuantModel } from './to-quant-model.ts';
 
 /** Metadata key under which PTQ records its config in model.safetensors and codes.safetensors. */
@@ -94,7 +95,7 @@ export function runPtq(args: RunPtqArgs): PtqRun {
   const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
   const quantizedAccuracy = evaluate(copy, wrap(args.test, label)).accuracy;
   const result: PtqRunResult = {
-    method: config.method,
+    method: config.method ?? PTQ_DEFAULTS.method,
     wbits: config.bits,
     abits: actBits ?? FLOAT_BITS,
     floatAccuracy,

@@ -9,21 +9,22 @@
  */
 import { LowbitError } from '../errors.ts';
 import type { Module } from '../nn/index.ts';
-import { calibrateActivations, FixedGridQuantizer, QuantConv2d, QuantLinear, quantizeModel, type QuantConfig } from '../quant/index.ts';
+import { calibrateActivations, FixedGridQuantizer, isFloatBits, QuantConv2d, QuantLinear, quantizeModel, type QuantConfig } from '../quant/index.ts';
 import { noGrad, scope, type Tensor } from '../tensor/index.ts';
-import type { LayerReport, PtqConfig } from './quantize-network.ts';
+import { resolvePtqConfig, type PtqConfig } from './ptq-config.ts';
+import type { LayerReport } from './quantize-network.ts';
 
 /**
  * The QuantConfig of a PTQ result: 'fixed' weights on the alphabet's code range, activations (when
  * actBits is given) unsigned uniform with MSE-chosen ranges, first and last layer as PTQ did them.
  */
 export function ptqQuantConfig(config: PtqConfig, actBits: number | null): QuantConfig {
-  const firstLastBits = config.firstLastBits ?? 8;
-  const perChannel = config.granularity === 'channel';
+  const { bits, firstLastBits, granularity, convention } = resolvePtqConfig(config);
+  const perChannel = granularity === 'channel';
   return {
-    weight: { kind: 'fixed', bits: config.bits, grid: config.convention ?? 'signed', ...(perChannel ? { perChannel } : {}) },
+    weight: { kind: 'fixed', bits, grid: convention, ...(perChannel ? { perChannel } : {}) },
     act: actBits === null ? null : { kind: 'uniform', bits: actBits, range: 'mse' },
-    firstLast: firstLastBits === 32 ? 'float' : { bits: firstLastBits },
+    firstLast: isFloatBits(firstLastBits) ? 'float' : { bits: firstLastBits },
   };
 }
 

@@ -1,5 +1,18 @@
 /** Quantizers, quantized layers and float-to-quantized model conversion. */
 export {
+  FLOAT_BITS,
+  MIN_BITS,
+  MAX_BITS,
+  isFloatBits,
+  bitsProblem,
+  checkBits,
+  intGrid,
+  oddGrid,
+  referenceGrid,
+  type IntGrid,
+  type IntGridSpec,
+} from './int-grid.ts';
+export {
   Quantizer,
   straightThrough,
   gradScale,
@@ -42,11 +55,20 @@ export {
   type ActQuantKind,
 } from './quant-config.ts';
 export { createWeightQuantizer, createActQuantizer } from './create-quantizer.ts';
-export { QuantConv2d, type QuantLayerOptions } from './quant-conv2d.ts';
+export { QuantConv2d } from './quant-conv2d.ts';
+export { WithLayerQuantizers, createLayerQuantizers, type QuantLayer, type QuantLayerOptions } from './layer-quantizers.ts';
+export {
+  registerQuantConverter,
+  quantConverterFor,
+  isQuantizableLayer,
+  type QuantConverter,
+  type QuantConvertContext,
+  type LayerClass,
+} from './quant-converters.ts';
 export { QuantLinear } from './quant-linear.ts';
 export { QuantAct } from './quant-act.ts';
 export { quantizeModel, type QuantizedLayer } from './quantize-model.ts';
-export { foldBatchNorm } from './fold-batch-norm.ts';
+export { layerRoles, roleBits, type LayerWithRole, type IsQuantizableLayer } from './layer-roles.ts';
+export { foldBatchNorm, batchNormFold, type BatchNormFold } from './fold-batch-norm.ts';
 export { calibrateActivations } from './calibrate.ts';
 export { namedQuantizers, quantizerParameters, nonQuantizerParameters } from './model-quantizers.ts';
-export { FLOAT_BITS, MIN_BITS, MAX_BITS, isFloatBits, bitsProblem, checkBits, intGrid, type IntGrid, type IntGridSpec } from './int-grid.ts';

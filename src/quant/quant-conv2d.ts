@@ -1,29 +1,19 @@
 import { Conv2d, type Conv2dOptions } from '../nn/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import type { QuantizedTensor, Quantizer } from './quantizer.ts';
+import { WithLayerQuantizers, type QuantLayerOptions } from './layer-quantizers.ts';
+import type { Quantizer } from './quantizer.ts';
 import { scratchGenerator } from './scratch-generator.ts';
-
-export interface QuantLayerOptions {
-  /** Applied to the weight at every forward; registered as the child 'weightQuantizer'. */
-  weightQuantizer: Quantizer;
-  /** Applied to the layer's input (an activation quantizer); registered as 'inputQuantizer'. */
-  inputQuantizer?: Quantizer | null;
-}
 
 /**
  * A Conv2d whose forward convolves the (quantized) input with the fake-quantized weight. The layer
  * math is Conv2d's own (through its `convolve` hook), and the float weight stays the trained
- * parameter under PyTorch's names 'weight' and 'bias'; the quantizers are children, so their learned
- * parameters appear as 'weightQuantizer.step', 'inputQuantizer.alpha', ...
+ * parameter under PyTorch's names 'weight' and 'bias'; the quantizers are children (layer-quantizers.ts),
+ * so their learned parameters appear as 'weightQuantizer.step', 'inputQuantizer.alpha', ...
  */
-export class QuantConv2d extends Conv2d {
-  readonly weightQuantizer: Quantizer;
-  readonly inputQuantizer: Quantizer | null;
-
+export class QuantConv2d extends WithLayerQuantizers(Conv2d) {
   constructor(inChannels: number, outChannels: number, kernelSize: number | [number, number], opts: Conv2dOptions & QuantLayerOptions) {
     super(inChannels, outChannels, kernelSize, opts);
-    this.weightQuantizer = this.registerModule('weightQuantizer', opts.weightQuantizer);
-    this.inputQuantizer = opts.inputQuantizer ? this.registerModule('inputQuantizer', opts.inputQuantizer) : null;
+    this.attachQuantizers(opts);
   }
 
   /** A quantized layer that shares `conv`'s weight and bias tensors (training one trains the other). */
@@ -45,16 +35,6 @@ export class QuantConv2d extends Conv2d {
   }
 
   override forward(x: Tensor): Tensor {
-    const input = this.inputQuantizer ? this.inputQuantizer.call(x) : x;
-    return this.convolve(input, this.weightQuantizer.call(this.weight));
-  }
-
-  /** The weight as integer codes and scale(s), for export. */
-  quantizedWeight(): QuantizedTensor {
-    return this.weightQuantizer.export(this.weight);
-  }
-
-  override describe(): string {
-    return `Quant${super.describe()}`;
+    return this.convolve(this.quantizeInput(x), this.quantizeWeight());
   }
 }

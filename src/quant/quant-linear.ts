@@ -1,22 +1,18 @@
 import { Linear, type LinearOptions } from '../nn/index.ts';
 import { F, type Tensor } from '../tensor/index.ts';
-import type { QuantLayerOptions } from './quant-conv2d.ts';
-import type { QuantizedTensor, Quantizer } from './quantizer.ts';
+import { WithLayerQuantizers, type QuantLayerOptions } from './layer-quantizers.ts';
+import type { Quantizer } from './quantizer.ts';
 import { scratchGenerator } from './scratch-generator.ts';
 
 /**
  * A Linear layer computing y = Q_a(x) Q_w(W)^T + b: same math as Linear on the fake-quantized weight
  * and input, with 'weight' and 'bias' kept under PyTorch's names and the quantizers as children
- * 'weightQuantizer' and 'inputQuantizer' (see QuantConv2d).
+ * 'weightQuantizer' and 'inputQuantizer' (see layer-quantizers.ts).
  */
-export class QuantLinear extends Linear {
-  readonly weightQuantizer: Quantizer;
-  readonly inputQuantizer: Quantizer | null;
-
+export class QuantLinear extends WithLayerQuantizers(Linear) {
   constructor(inFeatures: number, outFeatures: number, opts: LinearOptions & QuantLayerOptions) {
     super(inFeatures, outFeatures, opts);
-    this.weightQuantizer = this.registerModule('weightQuantizer', opts.weightQuantizer);
-    this.inputQuantizer = opts.inputQuantizer ? this.registerModule('inputQuantizer', opts.inputQuantizer) : null;
+    this.attachQuantizers(opts);
   }
 
   /** A quantized layer that shares `linear`'s weight and bias tensors. */
@@ -33,16 +29,6 @@ export class QuantLinear extends Linear {
   }
 
   override forward(x: Tensor): Tensor {
-    const input = this.inputQuantizer ? this.inputQuantizer.call(x) : x;
-    return F.linear(input, this.weightQuantizer.call(this.weight), this.bias);
-  }
-
-  /** The weight as integer codes and scale(s), for export. */
-  quantizedWeight(): QuantizedTensor {
-    return this.weightQuantizer.export(this.weight);
-  }
-
-  override describe(): string {
-    return `Quant${super.describe()}`;
+    return F.linear(this.quantizeInput(x), this.quantizeWeight(), this.bias);
   }
 }

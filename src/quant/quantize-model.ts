@@ -1,8 +1,9 @@
 /**
  * Converting a float model into a quantization-aware one, in place.
  *
- * Design: every Conv2d and Linear is replaced by QuantConv2d / QuantLinear, which fake-quantizes its
- * weight and, through its own 'inputQuantizer', its input. Quantizing each quantized layer's input
+ * Design: every layer is replaced by what its class's converter builds (quant-converters.ts): Conv2d and
+ * Linear become QuantConv2d / QuantLinear, which fake-quantize their weight and, through their own
+ * 'inputQuantizer', their input; a subclass of Conv2d or Linear needs a converter of its own. Quantizing each quantized layer's input
  * (rather than inserting QuantAct layers after ReLUs) needs no knowledge of how a model wires its
  * layers, so it works the same for Sequential models (MLP, LeNet-5, VGG-small) and for models with a
  * hand-written forward (ResNet's BasicBlock, whose conv1 and shortcut conv read the block input and
@@ -13,7 +14,7 @@
  * conv1 and the shortcut conv) gets one quantizer in each. A layer whose input may be negative should
  * get `act: null` in `overrides`, or a signed quantizer placed by hand.
  *
- * First and last layer (first and last Conv2d/Linear in registration order: ResNet's stem conv and fc)
+ * First and last layer (first and last Conv2d/Linear in registration order, see layer-roles.ts: ResNet's stem conv and fc)
  * get `firstLast.bits` (8 by default) and the first layer's input, the data itself, is not quantized
  * unless `firstLast.quantizeInput`. BatchNorm layers are kept as they are for training; see
  * foldBatchNorm for deployment.
@@ -24,9 +25,10 @@
  * parameters are the only missing keys).
  */
 import { LowbitError } from '../errors.ts';
-import { Conv2d, Linear, type Module } from '../nn/index.ts';
-import { createActQuantizer, createWeightQuantizer } from './create-quantizer.ts';
+import { Conv2d, Linear, Module } from '../nn/index.ts';
+import { layerRoles } from './layer-roles.ts';
 import { layerQuantSpec, validateQuantConfig, type ActQuantSpec, type LayerRole, type QuantConfig, type WeightQuantSpec } from './quant-config.ts';
+import { converterProblem, isQuantizableLayer, quantConverterFor } from './quant-converters.ts';
 import { QuantConv2d } from './quant-conv2d.ts';
 import { QuantLinear } from './quant-linear.ts';
 import { Quantizer } from './quantizer.ts';
@@ -34,7 +36,8 @@ import { Quantizer } from './quantizer.ts';
 /** What quantizeModel did to one layer (plain data, for the run record). */
 export interface QuantizedLayer {
   name: string;
-  type: 'conv2d' | 'linear';
+  /** 'conv2d' or 'linear' for Conv2d / Linear and their subclasses; otherwise the layer's class name. */
+  type: string;
   role: LayerRole;
   /** null: the layer was left in floating point. */
   weight: WeightQuantSpec | null;
@@ -49,9 +52,9 @@ export function quantizeModel(model: Module, config: QuantConfig): QuantizedLaye
       throw new LowbitError(`quantizeModel: the model is already quantized ('${name}' is a ${m.constructor.name}); convert the float model once`);
     }
   }
-  const layers = [...model.namedModules()].filter((e): e is [string, Conv2d | Linear] => e[1] instanceof Conv2d || e[1] instanceof Linear);
+  const layers = layerRoles(model, isQuantizableLayer);
   if (layers.length === 0) throw new LowbitError('quantizeModel: the model has no Conv2d or Linear layer to quantize');
-  const names = new Set(layers.map(([n]) => n));
+  const names = new Set(layers.map((l) => l.name));
   for (const name of Object.keys(cfg.overrides ?? {})) {
     if (!names.has(name)) {
       const known = [...names];
@@ -61,22 +64,26 @@ export function quantizeModel(model: Module, config: QuantConfig): QuantizedLaye
     }
   }
 
+  // Every layer's spec and converter first, so a refused layer leaves the model untouched.
   const plan: QuantizedLayer[] = [];
-  layers.forEach(([name, layer], i) => {
-    const role: LayerRole = i === 0 ? 'first' : i === layers.length - 1 ? 'last' : 'body';
-    const type = layer instanceof Conv2d ? 'conv2d' : 'linear';
+  const conversions: (() => void)[] = [];
+  for (const { name, module: layer, role } of layers) {
+    const type = layer instanceof Conv2d ? 'conv2d' : layer instanceof Linear ? 'linear' : layer.constructor.name;
     const spec = layerQuantSpec(cfg, name, role);
     plan.push({ name, type, role, weight: spec?.weight ?? null, act: spec?.act ?? null });
-    if (spec === null) return;
+    if (spec === null) continue;
+    const problem = converterProblem(layer, name);
+    if (problem !== null) throw new LowbitError(`quantizeModel: ${problem}`);
     if (name === '') throw new LowbitError('quantizeModel: the model is a single layer; wrap it in a Sequential to convert it');
-    const inputQuantizer = spec.act ? createActQuantizer(spec.act) : null;
-    const quantized =
-      layer instanceof Conv2d
-        ? QuantConv2d.fromFloat(layer, createWeightQuantizer(spec.weight, layer.outChannels), inputQuantizer)
-        : QuantLinear.fromFloat(layer, createWeightQuantizer(spec.weight, layer.outFeatures), inputQuantizer);
-    const dot = name.lastIndexOf('.');
-    const parent = model.getSubmodule(dot < 0 ? '' : name.slice(0, dot));
-    parent.replaceChild(name.slice(dot + 1), quantized);
-  });
+    const convert = quantConverterFor(layer)!;
+    conversions.push(() => {
+      const quantized = convert(layer, spec, { name, role });
+      if (!(quantized instanceof Module)) throw new LowbitError(`quantizeModel: the converter of ${layer.constructor.name} returned no Module for '${name}'`);
+      const dot = name.lastIndexOf('.');
+      const parent = model.getSubmodule(dot < 0 ? '' : name.slice(0, dot));
+      parent.replaceChild(name.slice(dot + 1), quantized);
+    });
+  }
+  for (const convert of conversions) convert();
   return plan;
 }

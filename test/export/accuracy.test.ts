@@ -53,7 +53,7 @@ describe('Fashion-MNIST accuracy, lowbit vs onnxruntime', { skip: !available && 
 
     const analog = loadCheckpoint(CHECKPOINT).model;
     const copy = loadCheckpoint(CHECKPOINT).model;
-    const reports = quantizeNetwork(analog, copy, calib.images, { method: 'gpfq', bits: 2 });
+    const reports = quantizeNetwork(analog, copy, calib.images, { method: 'gpfq', bits: 2, granularity: 'layer' });
     const codes = new Map(
       reports.map((r) => [r.name, fromPtqCodes(r.codes, r.scales, { ...codeRange(r.bits, 'signed'), bits: r.bits }, (copy.getSubmodule(r.name) as Conv2d | Linear).weight.shape, r.name)]),
     );

@@ -21,12 +21,12 @@ const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <
 test('code ranges: the reference alphabet has 2^b + 1 levels, the signed one 2^b', () => {
   for (const bits of [2, 3, 4, 5, 6, 7, 8]) {
     const K = 2 ** (bits - 1);
-    assert.deepEqual(codeRange(bits), { kMin: -K, kMax: K });
+    assert.deepEqual(codeRange(bits, 'reference'), { kMin: -K, kMax: K });
     assert.deepEqual(codeRange(bits, 'signed'), { kMin: -K, kMax: K - 1 });
     const signed = codeRange(bits, 'signed');
     assert.equal(signed.kMax - signed.kMin + 1, 2 ** bits);
   }
-  assert.deepEqual(codeRange(2), { kMin: -2, kMax: 2 });
+  assert.deepEqual(codeRange(2, 'reference'), { kMin: -2, kMax: 2 });
   for (const bad of [1, 9, 2.5, Number.NaN]) assert.throws(() => codeRange(bad), LowbitError);
 });
 
@@ -35,12 +35,12 @@ test('layer step = C * mean of row max |w| / 2^(b-1), as the reference code', ()
     [1, -3, 0.5],
     [2, 0.5, -1],
   ]);
-  const a = alphabetFor(w, { bits: 4 });
+  const a = alphabetFor(w, { bits: 4, convention: 'reference', granularity: 'layer' });
   assert.equal(a.steps.length, 1);
   close(a.steps[0], (1.16 * ((3 + 2) / 2)) / 8);
   assert.equal(a.convention, 'reference');
   assert.equal(a.granularity, 'layer');
-  const b = alphabetFor(w, { bits: 2, radiusFactor: 2 });
+  const b = alphabetFor(w, { bits: 2, radiusFactor: 2, convention: 'reference', granularity: 'layer' });
   close(b.steps[0], (2 * 2.5) / 2);
 });
 
@@ -49,15 +49,15 @@ test('channel steps use each row radius; the percentile radius interpolates line
     [1, -3, 0.5],
     [2, 0.5, -1],
   ]);
-  const a = alphabetFor(w, { bits: 3, granularity: 'channel' });
+  const a = alphabetFor(w, { bits: 3, granularity: 'channel', convention: 'reference' });
   assert.equal(a.steps.length, 2);
   close(a.steps[0], (1.16 * 3) / 4);
   close(a.steps[1], (1.16 * 2) / 4);
   // |row 0| sorted = 0.5, 1, 3: the 0.75 quantile is halfway between 1 and 3 = 2; row 1: 0.5, 1, 2 -> 1.5
-  const q = alphabetFor(w, { bits: 3, granularity: 'channel', percentile: 0.75, radiusFactor: 1 });
+  const q = alphabetFor(w, { bits: 3, granularity: 'channel', percentile: 0.75, radiusFactor: 1, convention: 'reference' });
   close(q.steps[0], 2 / 4, 1e-6);
   close(q.steps[1], 1.5 / 4, 1e-6);
-  const ql = alphabetFor(w, { bits: 3, percentile: 0.75, radiusFactor: 1 });
+  const ql = alphabetFor(w, { bits: 3, percentile: 0.75, radiusFactor: 1, convention: 'reference', granularity: 'layer' });
   close(ql.steps[0], 1.75 / 4, 1e-6);
 });
 
@@ -66,15 +66,15 @@ test('zero weights: an all-zero row or layer gets step 1, a zero radius on nonze
     [0, 0, 0],
     [1, -2, 0],
   ]);
-  const a = alphabetFor(zeroRow, { bits: 4, granularity: 'channel' });
+  const a = alphabetFor(zeroRow, { bits: 4, granularity: 'channel', convention: 'reference' });
   assert.equal(a.steps[0], 1);
   close(a.steps[1], (1.16 * 2) / 8);
-  assert.equal(alphabetFor(tensor([[0, 0]]), { bits: 4 }).steps[0], 1);
+  assert.equal(alphabetFor(tensor([[0, 0]]), { bits: 4, convention: 'reference', granularity: 'layer' }).steps[0], 1);
   const sparse = tensor([[0, 0, 0, 5]]);
-  assert.throws(() => alphabetFor(sparse, { bits: 4, percentile: 0.5 }), /raise percentile/);
-  assert.throws(() => alphabetFor(tensor([1, 2]), { bits: 4 }), LowbitError);
-  assert.throws(() => alphabetFor(zeroRow, { bits: 4, percentile: 0 }), LowbitError);
-  assert.throws(() => alphabetFor(zeroRow, { bits: 4, radiusFactor: -1 }), LowbitError);
+  assert.throws(() => alphabetFor(sparse, { bits: 4, percentile: 0.5, convention: 'reference', granularity: 'layer' }), /raise percentile/);
+  assert.throws(() => alphabetFor(tensor([1, 2]), { bits: 4, convention: 'reference', granularity: 'layer' }), LowbitError);
+  assert.throws(() => alphabetFor(zeroRow, { bits: 4, percentile: 0, convention: 'reference', granularity: 'layer' }), LowbitError);
+  assert.throws(() => alphabetFor(zeroRow, { bits: 4, radiusFactor: -1, convention: 'reference', granularity: 'layer' }), LowbitError);
 });
 
 test('Q rounds to nearest with ties toward +infinity and clamps to the range', () => {
@@ -141,7 +141,7 @@ test('dequantize and the scale tensor give codes * step row by row', () => {
 
 test('minMaxAlphabet (the RTN grid): the largest |w| lands on the top code, nothing is clipped', () => {
   const w = fromArray(Float64Array.from([0.5, -1, 0.25, 0.1, -0.2, 0.05]), [2, 3]);
-  const layer = minMaxAlphabet(w, { bits: 2, convention: 'signed' });
+  const layer = minMaxAlphabet(w, { bits: 2, convention: 'signed', granularity: 'layer' });
   assert.deepEqual([layer.kMin, layer.kMax], [-2, 1]);
   assert.deepEqual(layer.steps, [1]); // max |w| = 1, kMax = 1
   const perRow = minMaxAlphabet(w, { bits: 3, convention: 'reference', granularity: 'channel' });

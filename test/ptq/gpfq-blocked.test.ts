@@ -36,7 +36,7 @@ test('blocked: same codes as the column loop on random layers: shapes, bits 2/3/
     for (const bits of [2, 3, 4, 8]) {
       for (const blockSize of [1, 7, 32, 200]) {
         const granularity = blockSize === 7 ? 'channel' : 'layer';
-        const alphabet = alphabetFor(layer.weight, { bits, granularity });
+        const alphabet = alphabetFor(layer.weight, { bits, granularity, convention: 'reference' });
         ties += agree(layer, alphabet, blockSize, `m=${m} N0=${n0} N1=${n1} b=${bits} block=${blockSize}`);
         cases++;
       }
@@ -70,7 +70,7 @@ test('blocked: same codes on ReLU layers with dead inputs, q = 0 on dead X~ colu
 test('blocked: float32 inputs follow the float64 path but for near-ties, and the error is exact to float32', () => {
   scope(() => {
     const layer = reluLayer(220, 3000, 120, 24, [], [7]);
-    const alphabet = alphabetFor(layer.weight, { bits: 3 });
+    const alphabet = alphabetFor(layer.weight, { bits: 3, convention: 'reference', granularity: 'layer' });
     const ref = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet);
     const r = gpfqBlocked(layer.weight, layer.x.to('float32'), layer.xTilde.to('float32'), alphabet);
     const a = ref.codes.toArray();
@@ -89,7 +89,7 @@ test('blocked: float32 inputs follow the float64 path but for near-ties, and the
 test('blocked: bad inputs are LowbitErrors that name the problem', () => {
   scope(() => {
     const layer = randomLayer(500, 50, 8, 3);
-    const alphabet = alphabetFor(layer.weight, { bits: 4 });
+    const alphabet = alphabetFor(layer.weight, { bits: 4, convention: 'reference', granularity: 'layer' });
     assert.throws(() => gpfqBlocked(layer.weight, layer.x, layer.xTilde.narrow(0, 0, 40), alphabet), /50 rows but X~ has 40/);
     assert.throws(() => gpfqBlocked(layer.weight, layer.x.narrow(1, 0, 7), layer.xTilde.narrow(1, 0, 7), alphabet), /m x 8/);
     assert.throws(() => gpfqBlocked(layer.weight, layer.x, layer.xTilde, alphabet, { blockSize: 0 }), LowbitError);

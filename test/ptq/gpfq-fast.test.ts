@@ -10,7 +10,7 @@ import { GramAccumulator, alphabetFor, gpfqFast, gpfqReference, type Alphabet } 
 import { compareCodes, gramArrays, randomLayer, reluLayer, type Layer } from './gpfq-fixtures.ts';
 
 function accumulate(layer: Layer, batch: number, analogGram = false): GramAccumulator {
-  const acc = new GramAccumulator(layer.x.shape[1], { analogGram });
+  const acc = new GramAccumulator(layer.x.shape[1], { analogGram, productDtype: 'float64' });
   const m = layer.x.shape[0];
   for (let s = 0; s < m; s += batch) {
     scope(() => acc.add(layer.x.narrow(0, s, Math.min(batch, m - s)), layer.xTilde.narrow(0, s, Math.min(batch, m - s))));
@@ -52,7 +52,7 @@ test('same codes as the column loop on random layers: shapes, bits 2/3/4/8, bloc
     for (const bits of [2, 3, 4, 8]) {
       for (const blockSize of [1, 16, 128]) {
         const granularity = blockSize === 16 ? 'channel' : 'layer';
-        const alphabet = alphabetFor(layer.weight, { bits, granularity });
+        const alphabet = alphabetFor(layer.weight, { bits, granularity, convention: 'reference' });
         ties += agree(layer, alphabet, blockSize, `m=${m} N0=${n0} N1=${n1} b=${bits} block=${blockSize}`);
         cases++;
       }
@@ -88,7 +88,7 @@ test('same codes on ReLU layers with dead inputs, and q = 0 on every dead X~ col
 test('the Gram-only layer error (with X\'X accumulated) equals the loop\'s residual norm', () => {
   scope(() => {
     const layer = reluLayer(300, 1000, 64, 12, [3], [30]);
-    const alphabet = alphabetFor(layer.weight, { bits: 3 });
+    const alphabet = alphabetFor(layer.weight, { bits: 3, convention: 'reference', granularity: 'layer' });
     const ref = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet);
     const acc = accumulate(layer, 300, true);
     const fast = gpfqFast(layer.weight, acc, alphabet);
@@ -106,7 +106,7 @@ test('the Gram-only layer error (with X\'X accumulated) equals the loop\'s resid
 test('plain Gram matrices work too, and the weight is codes * step', () => {
   scope(() => {
     const layer = randomLayer(400, 400, 24, 6, 0.1);
-    const alphabet = alphabetFor(layer.weight, { bits: 4, granularity: 'channel' });
+    const alphabet = alphabetFor(layer.weight, { bits: 4, granularity: 'channel', convention: 'reference' });
     const xt = layer.xTilde.t();
     const gram: { a: Tensor; b: Tensor } = { a: xt.matmul(layer.x), b: xt.matmul(layer.xTilde) };
     const r = gpfqFast(layer.weight, gram, alphabet);
@@ -122,7 +122,7 @@ test('plain Gram matrices work too, and the weight is codes * step', () => {
 test('bad inputs are LowbitErrors that name the problem', () => {
   scope(() => {
     const layer = randomLayer(500, 50, 8, 3);
-    const alphabet = alphabetFor(layer.weight, { bits: 4 });
+    const alphabet = alphabetFor(layer.weight, { bits: 4, convention: 'reference', granularity: 'layer' });
     const wrong = { a: zeros([7, 7], { dtype: 'float64' }), b: zeros([7, 7], { dtype: 'float64' }) };
     assert.throws(() => gpfqFast(layer.weight, wrong, alphabet), /N0 x N0 = 8 x 8/);
     const acc = accumulate(layer, 50);

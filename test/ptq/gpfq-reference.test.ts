@@ -26,7 +26,7 @@ test('matches a naive scalar loop on tiny layers (codes exactly, residuals to 1e
     for (const bits of [2, 3, 4]) {
       for (const granularity of ['layer', 'channel'] as const) {
         scope(() => {
-          const alphabet = alphabetFor(layer.weight, { bits, granularity });
+          const alphabet = alphabetFor(layer.weight, { bits, granularity, convention: 'reference' });
           const r = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet, { keepResidual: true });
           const naive = naiveGpfq(
             layer.x.toFloat64Array(),
@@ -50,7 +50,7 @@ test('matches a naive scalar loop on tiny layers (codes exactly, residuals to 1e
 test('the final residual is X w - X~ q, and error / relativeError are its norms', () => {
   scope(() => {
     const layer = randomLayer(21, 400, 40, 12, 0.2);
-    const alphabet = alphabetFor(layer.weight, { bits: 3 });
+    const alphabet = alphabetFor(layer.weight, { bits: 3, convention: 'reference', granularity: 'layer' });
     const r = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet, { keepResidual: true });
     const q = r.codes.to('float64').mul(alphabet.steps[0]); // the float64 values the loop subtracted
     const expected = layer.x.matmul(layer.weight.to('float64').t()).sub(layer.xTilde.matmul(q.t())).t(); // N1 x m
@@ -71,7 +71,7 @@ test('codes stay in the alphabet range for every bit width and convention', () =
     const layer = randomLayer(31, 200, 30, 10, 0.3);
     for (const bits of [2, 3, 4, 8]) {
       for (const convention of ['reference', 'signed'] as const) {
-        const alphabet = alphabetFor(layer.weight, { bits, convention, radiusFactor: 0.3 });
+        const alphabet = alphabetFor(layer.weight, { bits, convention, radiusFactor: 0.3, granularity: 'layer' });
         const codes = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet).codes;
         assert.equal(codes.dtype, 'int32');
         assert.deepEqual(codes.shape, [10, 30]);
@@ -93,7 +93,7 @@ test('a zero column in X~ gives q = 0 for every neuron, as the reference code', 
       w[i * 20 + 13] = -2;
     }
     const weight = fromArray(w, [8, 20]);
-    const alphabet = alphabetFor(weight, { bits: 4 });
+    const alphabet = alphabetFor(weight, { bits: 4, convention: 'reference', granularity: 'layer' });
     const codes = gpfqReference(weight, layer.x, layer.xTilde, alphabet).codes.toArray();
     for (let i = 0; i < 8; i++) {
       assert.equal(codes[i * 20 + 5], 0);
@@ -105,7 +105,7 @@ test('a zero column in X~ gives q = 0 for every neuron, as the reference code', 
 test('with X~ = X the first code is Q(w_1): the greedy step starts from u_0 = 0', () => {
   scope(() => {
     const layer = randomLayer(51, 100, 10, 16);
-    const alphabet = alphabetFor(layer.weight, { bits: 3 });
+    const alphabet = alphabetFor(layer.weight, { bits: 3, convention: 'reference', granularity: 'layer' });
     const codes = gpfqReference(layer.weight, layer.x, layer.x, alphabet).codes.toArray();
     const rtn = quantizeToCodes(layer.weight, alphabet).toArray();
     for (let i = 0; i < 16; i++) assert.equal(codes[i * 10], rtn[i * 10]);
@@ -115,7 +115,7 @@ test('with X~ = X the first code is Q(w_1): the greedy step starts from u_0 = 0'
 test('float32 inputs (as the reference code runs) give nearly the same codes as float64', () => {
   scope(() => {
     const layer = randomLayer(61, 1000, 64, 32, 0.1);
-    const alphabet = alphabetFor(layer.weight, { bits: 4 });
+    const alphabet = alphabetFor(layer.weight, { bits: 4, convention: 'reference', granularity: 'layer' });
     const c64 = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet).codes.toArray();
     const c32 = gpfqReference(layer.weight, layer.x.to('float32'), layer.xTilde.to('float32'), alphabet).codes.toArray();
     let divergent = 0;
@@ -138,7 +138,7 @@ test('GPFQ error is below round-to-nearest error on typical random data (fixed s
       const layer = layers[kind];
       for (const bits of [2, 3, 4]) {
         scope(() => {
-          const alphabet = alphabetFor(layer.weight, { bits });
+          const alphabet = alphabetFor(layer.weight, { bits, convention: 'reference', granularity: 'layer' });
           const gpfq = gpfqReference(layer.weight, layer.x, layer.xTilde, alphabet).error!;
           const rtn = rtnError(layer, alphabet);
           assert.ok(gpfq < rtn, `${kind} seed ${seed}, ${bits} bits: GPFQ ${gpfq} >= RTN ${rtn}`);
@@ -156,11 +156,11 @@ test('GPFQ error is below round-to-nearest error on typical random data (fixed s
 test('shape and dtype mismatches are LowbitErrors that name the problem', () => {
   scope(() => {
     const layer = randomLayer(81, 20, 6, 3);
-    const alphabet = alphabetFor(layer.weight, { bits: 4 });
+    const alphabet = alphabetFor(layer.weight, { bits: 4, convention: 'reference', granularity: 'layer' });
     assert.throws(() => gpfqReference(layer.weight, layer.x, layer.xTilde.narrow(0, 0, 10), alphabet), /same calibration samples/);
     assert.throws(() => gpfqReference(layer.weight, layer.x.narrow(1, 0, 5), layer.xTilde, alphabet), LowbitError);
     assert.throws(() => gpfqReference(layer.weight, layer.x.to('float32'), layer.xTilde, alphabet), /float32 or both float64/);
-    const channel = alphabetFor(zeros([4, 6]).add(1), { bits: 4, granularity: 'channel' });
+    const channel = alphabetFor(zeros([4, 6]).add(1), { bits: 4, granularity: 'channel', convention: 'reference' });
     assert.throws(() => gpfqReference(layer.weight, layer.x, layer.xTilde, channel), /per-channel steps/);
   });
 });

@@ -37,7 +37,7 @@ test('sums over uneven batches equal the Gram matrices of the whole calibration 
     const layer = randomLayer(1, m, n0, 2, 0.3);
     const x = layer.x.toFloat64Array();
     const xt = layer.xTilde.toFloat64Array();
-    const acc = new GramAccumulator(n0, { analogGram: true });
+    const acc = new GramAccumulator(n0, { analogGram: true, productDtype: 'float64' });
     let start = 0;
     for (const size of [1, 100, 0, 56, 100]) {
       acc.add(layer.x.narrow(0, start, size), layer.xTilde.narrow(0, start, size));
@@ -61,7 +61,7 @@ test('without X\'X, A is summed on and below the diagonal (all the solver reads)
     const m = 300;
     const n0 = 150; // more than one row block of the lower-triangle products
     const layer = randomLayer(4, m, n0, 2, 0.3);
-    const acc = new GramAccumulator(n0);
+    const acc = new GramAccumulator(n0, { productDtype: 'float64' });
     acc.add(layer.x.narrow(0, 0, 120), layer.xTilde.narrow(0, 0, 120));
     const bEarly = acc.b.toFloat64Array(); // reading mirrors; later batches must still add up
     acc.add(layer.x.narrow(0, 120, 180), layer.xTilde.narrow(0, 120, 180));
@@ -83,7 +83,7 @@ test('without X\'X, A is summed on and below the diagonal (all the solver reads)
 test('float32 products summed in float64 agree to float32 accuracy; float32 batches are accepted', () => {
   scope(() => {
     const layer = randomLayer(2, 3000, 20, 2, 0.1);
-    const exact = new GramAccumulator(20);
+    const exact = new GramAccumulator(20, { productDtype: 'float64' });
     const fast = new GramAccumulator(20, { productDtype: 'float32' });
     for (let s = 0; s < 3000; s += 1000) {
       exact.add(layer.x.narrow(0, s, 1000), layer.xTilde.narrow(0, s, 1000));

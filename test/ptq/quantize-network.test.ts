@@ -27,7 +27,7 @@ function run(config: ModelConfig, ptq: PtqConfig, wrap: boolean, images = 12): L
   const analog = wrap ? new Opaque(make()) : make();
   const copy = wrap ? new Opaque(make()) : make();
   const calibration = randn([images, 1, 28, 28], { generator: new Generator(4) });
-  return quantizeNetwork(analog, copy, calibration, { batchSize: 5, ...ptq });
+  return quantizeNetwork(analog, copy, calibration, { batchSize: 5, granularity: 'layer', ...ptq });
 }
 
 const codes = (reports: LayerReport[]) => reports.map((r) => Array.from(r.codes.toTypedArray() as Int32Array));
@@ -69,7 +69,7 @@ test('the relative error of the first layer is ||XW\' - XQ\'|| / ||XW\'|| on the
   const model = createModel(mlp, { generator: new Generator(3) });
   const copy = createModel(mlp, { generator: new Generator(3) });
   const calibration = randn([50, 1, 28, 28], { generator: new Generator(4) });
-  const [first] = quantizeNetwork(model, copy, calibration, { method: 'rtn', bits: 2, firstLastBits: 2 });
+  const [first] = quantizeNetwork(model, copy, calibration, { method: 'rtn', bits: 2, firstLastBits: 2, granularity: 'layer' });
   const x = calibration.reshape([50, 784]).to('float64');
   const w = (model.modules().find((m) => m !== model && 'weight' in m) as unknown as { weight: Tensor }).weight.to('float64');
   const q = (copy.modules().find((m) => m !== copy && 'weight' in m) as unknown as { weight: Tensor }).weight.to('float64');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LowbitError } from '../../src/errors.ts';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
-import { addForwardHook } from '../../src/nn/index.ts';
+import { Conv2d, Flatten, Linear, Module, Sequential } from '../../src/nn/index.ts';
 import { quantizeNetwork, toQuantModel, type PtqConfig } from '../../src/ptq/index.ts';
 import { FixedGridQuantizer, QuantConv2d, QuantLinear } from '../../src/quant/index.ts';
 import { Generator, noGrad, randn, type Tensor } from '../../src/tensor/index.ts';
@@ -30,9 +30,9 @@ const outputs = (m: { call(x: Tensor): Tensor; eval(): unknown }, x: Tensor): nu
 
 test('fixed-grid layers reproduce the PTQ weights: the same outputs, codes from export() equal the PTQ codes', () => {
   for (const config of [
-    { method: 'rtn', bits: 3 },
+    { method: 'rtn', bits: 3, granularity: 'layer' },
     { method: 'gpfq', bits: 2, granularity: 'channel' },
-    { method: 'gpfq', bits: 2, convention: 'reference' },
+    { method: 'gpfq', bits: 2, convention: 'reference', granularity: 'layer' },
   ] as PtqConfig[]) {
     const { copy, calibration, reports } = quantizedPair(config);
     const before = outputs(copy, calibration);
@@ -53,7 +53,7 @@ test('fixed-grid layers reproduce the PTQ weights: the same outputs, codes from 
 });
 
 test('activations quantized after the weights: at most 2^b values reach each quantized layer, outputs stay close', () => {
-  const config: PtqConfig = { method: 'gpfq', bits: 4 };
+  const config: PtqConfig = { method: 'gpfq', bits: 4, granularity: 'layer' };
   const { copy, calibration, reports } = quantizedPair(config);
   const weightOnly = outputs(copy, calibration);
   toQuantModel(copy, reports, config, { actBits: 4, calibration, batchSize: 16 });
@@ -66,19 +66,19 @@ test('activations quantized after the weights: at most 2^b values reach each qua
   const second = copy.getSubmodule(reports[1].name) as QuantConv2d;
   assert.ok(second.inputQuantizer !== null);
   let distinct = 0;
-  const remove = addForwardHook((m, _input, output) => {
-    if (m === second.inputQuantizer) distinct = new Set(output.toFloat32Array()).size;
+  const handle = second.inputQuantizer.registerForwardHook((_m, _input, output) => {
+    distinct = new Set(output.toFloat32Array()).size;
   });
   try {
     outputs(copy, calibration);
   } finally {
-    remove();
+    handle.remove();
   }
   assert.ok(distinct > 2 && distinct <= 16, `distinct activation values ${distinct}`);
 });
 
 test('a converted PTQ model round-trips through a checkpoint; off-grid weights are refused', () => {
-  const config: PtqConfig = { method: 'rtn', bits: 2 };
+  const config: PtqConfig = { method: 'rtn', bits: 2, granularity: 'layer' };
   const { copy, calibration, reports } = quantizedPair(config);
   const quant = toQuantModel(copy, reports, config, { actBits: 8, calibration });
   const expected = outputs(copy, calibration);
@@ -94,4 +94,40 @@ test('a converted PTQ model round-trips through a checkpoint; off-grid weights a
   const other = quantizedPair(config);
   noGrad(() => (other.copy.getSubmodule(other.reports[1].name) as unknown as { weight: Tensor }).weight.add_(1e-3));
   assert.throws(() => toQuantModel(other.copy, other.reports, config, { actBits: null }), (e: Error) => e instanceof LowbitError && /not on the recorded grid/.test(e.message));
+});
+
+/** Registers its classifier before the convs it runs first. */
+class ClassifierFirst extends Module {
+  readonly fc: Linear;
+  readonly body: Sequential;
+  constructor(generator: Generator) {
+    super();
+    this.fc = this.registerModule('fc', new Linear(4 * 4 * 4, 3, { generator }));
+    this.body = this.registerModule('body', new Sequential(new Conv2d(1, 4, 3, { padding: 1, generator }), new Conv2d(4, 4, 3, { padding: 1, generator }), new Flatten()));
+  }
+  forward(x: Tensor): Tensor {
+    return this.fc.call(this.body.call(x));
+  }
+}
+
+test('PTQ gives first/last bits to the layers quantizeModel calls first and last (registration order), so the result converts', () => {
+  const analog = new ClassifierFirst(new Generator(7));
+  const copy = new ClassifierFirst(new Generator(7));
+  const calibration = randn([16, 1, 4, 4], { generator: new Generator(8) });
+  const config: PtqConfig = { method: 'rtn', bits: 2, granularity: 'layer' };
+  const reports = quantizeNetwork(analog, copy, calibration, config);
+  // Solved in forward order; 'fc' is first and 'body.1' last by registration.
+  assert.deepEqual(
+    reports.map((r) => [r.name, r.bits]),
+    [
+      ['body.0', 2],
+      ['body.1', 8],
+      ['fc', 8],
+    ],
+  );
+  const before = outputs(copy, calibration);
+  const quant = toQuantModel(copy, reports, config, { actBits: null });
+  assert.equal(quant.weight.bits, 2);
+  const after = outputs(copy, calibration);
+  after.forEach((v, i) => assert.ok(Math.abs(v - before[i]) <= 1e-5 * Math.max(1, Math.abs(before[i]))));
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LowbitError } from '../../src/errors.ts';
 import { BatchNorm2d, Conv2d } from '../../src/nn/index.ts';
-import { foldBatchNorm, QuantConv2d, UniformQuantizer } from '../../src/quant/index.ts';
-import { manualSeed, noGrad, rand, randn } from '../../src/tensor/index.ts';
+import { batchNormFold, foldBatchNorm, QuantConv2d, SawbQuantizer, UniformQuantizer } from '../../src/quant/index.ts';
+import { manualSeed, noGrad, rand, randn, tensor } from '../../src/tensor/index.ts';
 
 function trainedBn(C: number, affine: boolean): BatchNorm2d {
   const bn = new BatchNorm2d(C, { affine, eps: 1e-3 });
@@ -45,5 +45,39 @@ describe('foldBatchNorm', () => {
     assert.throws(() => foldBatchNorm(conv, new BatchNorm2d(3)), LowbitError);
     const q = QuantConv2d.fromFloat(conv, new UniformQuantizer({ bits: 4, signed: true }));
     assert.throws(() => foldBatchNorm(q, new BatchNorm2d(4)), /fold BatchNorm into the float model first/);
+  });
+
+  it('batchNormFold: f and shift by hand; foldBatchNorm stores exactly W f and the shift', () => {
+    const conv = new Conv2d(1, 2, 1, { bias: true });
+    const bn = new BatchNorm2d(2, { eps: 0.25 });
+    noGrad(() => {
+      conv.weight.copy_(tensor([[[[3]]], [[[-2]]]]));
+      conv.bias!.copy_(tensor([1, 0.5]));
+      bn.weight!.copy_(tensor([2, -1]));
+      bn.bias!.copy_(tensor([0.5, 4]));
+      bn.runningMean.copy_(tensor([-1, 2.5]));
+      bn.runningVar.copy_(tensor([3.75, 0]));
+    });
+    // f = gamma / sqrt(var + eps) = [2 / 2, -1 / 0.5]; shift = (b - mean) f + beta = [2 * 1 + 0.5, -2 * -2 + 4].
+    const { scale, shift } = batchNormFold(conv, bn);
+    assert.deepEqual(Array.from(scale), [1, -2]);
+    assert.deepEqual(Array.from(shift), [2.5, 8]);
+    const folded = foldBatchNorm(conv, bn.eval());
+    assert.deepEqual(folded.weight.toArray(), [3, 4]); // flat, as toArray() reads
+    assert.deepEqual(folded.bias!.toArray(), [2.5, 8]);
+  });
+
+  it('batchNormFold reads a quantized conv too (its scales take f), with the numbers of its float conv', () => {
+    manualSeed(62);
+    const conv = new Conv2d(3, 4, 3, { bias: false });
+    const bn = trainedBn(4, true);
+    const q = QuantConv2d.fromFloat(conv, new SawbQuantizer({ bits: 2 }));
+    const a = batchNormFold(conv, bn);
+    const b = batchNormFold(q, bn);
+    assert.deepEqual([Array.from(b.scale), Array.from(b.shift)], [Array.from(a.scale), Array.from(a.shift)]);
+    const folded = foldBatchNorm(conv, bn);
+    const w = conv.weight.to('float64').toFloat64Array();
+    const got = folded.weight.toFloat32Array();
+    w.forEach((v, i) => assert.equal(got[i], Math.fround(v * a.scale[Math.floor(i / 27)]), `weight ${i}`));
   });
 });

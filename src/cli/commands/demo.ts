@@ -14,7 +14,7 @@ import { trainingProgress } from './train.ts';
 const BITS = [8, 4, 3, 2];
 /** Float baselines trained by experiments/float-baselines.sh and committed with the code. */
 const COMMITTED_FLOAT = fileURLToPath(new URL('../../../results/float/', import.meta.url));
-const METHODS: PtqConfig['method'][] = ['rtn', 'gpfq'];
+const METHODS: NonNullable<PtqConfig['method']>[] = ['rtn', 'gpfq'];
 
 export const demoCommand: Command = {
   name: 'demo',

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
-import { runPtq, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
+import { PTQ_DEFAULTS, runPtq, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
 import { FLOAT_BITS, isFloatBits } from '../../quant/index.ts';
 import { manualSeed } from '../../tensor/index.ts';
 import { loadCheckpoint, RunDir } from '../../train/index.ts';
@@ -43,20 +43,20 @@ export const ptqCommand: Command = {
   options: {
     checkpoint: { type: 'string', short: 'c', metavar: 'PATH', description: 'float model.safetensors written by lowbit train' },
     onnx: { type: 'string', metavar: 'FILE', description: 'an ONNX model (NCHW float input) to quantize instead of --checkpoint; the result is model.onnx with integer weights' },
-    method: { type: 'string', default: 'gpfq', choices: ['gpfq', 'rtn'], description: 'quantization method' },
+    method: { type: 'string', default: PTQ_DEFAULTS.method, choices: ['gpfq', 'rtn'], description: 'quantization method' },
     wbits: { type: 'string', default: '4', metavar: 'N', description: 'weight bits of the inner layers (2..8)' },
     abits: { type: 'string', default: '32', metavar: 'N', description: 'activation bits (2..8, uniform, ranges set on the calibration images after the weights); 32 keeps activations float' },
-    'first-last-bits': { type: 'string', default: '8', metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
+    'first-last-bits': { type: 'string', default: String(PTQ_DEFAULTS.firstLastBits), metavar: 'N', description: 'bits of the first and last layer (32 keeps them float)' },
     calib: { type: 'string', default: '2048', metavar: 'N', description: 'calibration images from the training set' },
     solver: {
       type: 'string',
-      default: 'fast',
+      default: PTQ_DEFAULTS.solver,
       choices: ['fast', 'blocked', 'reference'],
       description: "GPFQ solver, same codes: Gram sums (fast, O(N0^2) memory), the column loop in blocks of GEMMs (blocked: holds the layer's inputs; fewer flops when outputs << inputs, slower than fast on 2 cores), or the column loop as published",
     },
-    alphabet: { type: 'string', default: 'signed', choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
-    granularity: { type: 'string', default: 'channel', choices: ['layer', 'channel'], description: "one step size per output channel (default: BN networks' rows differ in scale, and one layer step clips the large ones) or per layer (the GPFQ paper's)" },
-    'gram-dtype': { type: 'string', default: 'float32', choices: ['float32', 'float64'], description: "precision of the fast solver's per-batch Gram products (sums are float64); float64 is ~2x slower and matches --solver reference code for code" },
+    alphabet: { type: 'string', default: PTQ_DEFAULTS.convention, choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
+    granularity: { type: 'string', default: PTQ_DEFAULTS.granularity, choices: ['layer', 'channel'], description: "one step size per output channel (default: BN networks' rows differ in scale, and one layer step clips the large ones) or per layer (the GPFQ paper's)" },
+    'gram-dtype': { type: 'string', default: PTQ_DEFAULTS.gramDtype, choices: ['float32', 'float64'], description: "precision of the fast solver's per-batch Gram products (sums are float64); float64 is ~2x slower and matches --solver reference code for code" },
     dataset: DATA_OPTIONS.dataset,
     seed: DATA_OPTIONS.seed,
     out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>)' },
