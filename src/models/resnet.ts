@@ -12,6 +12,10 @@ const CONVS_PER_BLOCK: Record<ResidualBlockKind, number> = { basic: 2, bottlenec
  * The basic residual block: conv3x3-BN-ReLU-conv3x3-BN plus a shortcut, then ReLU. The shortcut is
  * the identity when shapes agree, otherwise a 1x1 conv + BN ("option B" of He et al.), which also
  * lets the channel search give a block any output width.
+ *
+ * The final ReLU is the child `relu`, so the block's pre-activation sum bn2(conv2(...)) + shortcut(x)
+ * can be read (or replaced) by a forward pre-hook on it, `block.relu.registerForwardPreHook(...)`,
+ * without copying this forward. It has no parameters, so the state dict keys are PyTorch's.
  */
 export class BasicBlock extends Module {
   conv1: Conv2d;
@@ -19,7 +23,6 @@ export class BasicBlock extends Module {
   conv2: Conv2d;
   bn2: BatchNorm2d;
   shortcut: Sequential | null;
-  /** The output activation, a child so a forward pre-hook sees the block's sum (the auxiliary module's tap). */
   relu: ReLU;
 
   constructor(inC: number, midC: number, outC: number, stride: number, generator?: Generator) {

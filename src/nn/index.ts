@@ -1,4 +1,4 @@
-export { Module, addForwardHook, type ForwardHook, type StateDict, type LoadResult } from './module.ts';
+export { Module, type ForwardHook, type ForwardPreHook, type RemovableHandle, type StateDict, type LoadResult } from './module.ts';
 export * as init from './init.ts';
 export { Linear, type LinearOptions } from './layers/linear.ts';
 export { Conv2d, type Conv2dOptions } from './layers/conv2d.ts';

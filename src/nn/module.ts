@@ -3,14 +3,20 @@ import { keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 
 export type StateDict = Map<string, Tensor>;
 
-/** Called after every module's forward while registered (profiling, calibration, activation capture). */
-export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => void;
-const forwardHooks = new Set<ForwardHook>();
+/**
+ * Runs before the module's forward with its input (PyTorch's forward pre-hook). Returning a tensor
+ * replaces the input forward() sees; returning nothing leaves it.
+ */
+export type ForwardPreHook = (module: Module, input: Tensor) => Tensor | void;
+/**
+ * Runs after the module's forward with the input forward() saw and its output (PyTorch's forward
+ * hook). Returning a tensor replaces the output the caller gets; returning nothing leaves it.
+ */
+export type ForwardHook = (module: Module, input: Tensor, output: Tensor) => Tensor | void;
 
-/** Registers a global forward hook; returns the function that removes it. */
-export function addForwardHook(hook: ForwardHook): () => void {
-  forwardHooks.add(hook);
-  return () => forwardHooks.delete(hook);
+/** Returned by the register*Hook methods; remove() unregisters the hook (calling it twice is harmless). */
+export interface RemovableHandle {
+  remove(): void;
 }
 
 export interface LoadResult {
@@ -30,18 +36,44 @@ export abstract class Module {
   private readonly params = new Map<string, Tensor | null>();
   private readonly bufs = new Map<string, Tensor | null>();
   private readonly children_ = new Map<string, Module>();
+  // Hooks by handle id; Maps iterate in insertion order, so hooks run in the order they were registered.
+  private readonly preHooks = new Map<number, ForwardPreHook>();
+  private readonly postHooks = new Map<number, ForwardHook>();
 
   abstract forward(input: Tensor): Tensor;
 
-  /** Runs forward() and the registered forward hooks. */
+  /**
+   * Runs the forward pre-hooks, forward() and the forward hooks of this module.
+   *
+   * Each module's temporaries are freed when its call returns, not when the caller's scope ends: a
+   * whole network's intermediates otherwise stay alive until the end of the step (1.2 GB for a
+   * batch-500 evaluation of a W8A8 ResNet-20). Tensors autograd saved for backward live on natively.
+   * A forward that stores a tensor it made must keep() it.
+   *
+   * Hooks run inside that scope. What a hook may hold on to after the call: the input passed to call()
+   * (the caller's) and the output call() returns (it moves to the caller's scope), for as long as the
+   * caller keeps them. Any other tensor a hook sees or makes, including an input a pre-hook replaced,
+   * an output a forward hook replaced, and a replaced input as the forward hook's `input`, is freed when
+   * call() returns unless the hook keep()s it (and then owns it: dispose() it, or adopt() it into a scope).
+   */
   call(input: Tensor): Tensor {
-    // Each module's temporaries are freed when its forward returns, not when the caller's scope ends:
-    // a whole network's intermediates otherwise stay alive until the end of the step (1.2 GB for a
-    // batch-500 evaluation of a W8A8 ResNet-20). Tensors autograd saved for backward live on natively.
-    // A forward that stores a tensor it made must keep() it.
-    const output = scope(() => this.forward(input));
-    if (forwardHooks.size > 0) for (const hook of forwardHooks) hook(this, input, output);
-    return output;
+    return scope(() => {
+      let x = input;
+      for (const hook of this.preHooks.values()) x = hook(this, x) ?? x;
+      let y = this.forward(x);
+      for (const hook of this.postHooks.values()) y = hook(this, x, y) ?? y;
+      return y;
+    });
+  }
+
+  /** Registers a hook run before forward() (see call()); its handle's remove() unregisters it. */
+  registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+    return addHook(this.preHooks, hook);
+  }
+
+  /** Registers a hook run after forward() (see call()); its handle's remove() unregisters it. */
+  registerForwardHook(hook: ForwardHook): RemovableHandle {
+    return addHook(this.postHooks, hook);
   }
 
   /** Registers a trainable tensor (requiresGrad is turned on) under name. */
@@ -257,4 +289,12 @@ export abstract class Module {
   describe(): string {
     return this.constructor.name;
   }
+}
+
+let nextHookId = 0;
+
+function addHook<H>(hooks: Map<number, H>, hook: H): RemovableHandle {
+  const id = nextHookId++;
+  hooks.set(id, hook);
+  return { remove: () => void hooks.delete(id) };
 }

@@ -142,6 +142,6 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor>, meta
 }
 
 export function loadSafetensors(path: string): SafetensorsFile {
-  if (!existsSync(path)) throw new LowbitError(`${path}: no such file. Check the --checkpoint path.`);
+  if (!existsSync(path)) throw new LowbitError(`${path}: no such file (check the path)`);
   return decodeSafetensors(readFileSync(path), path);
 }

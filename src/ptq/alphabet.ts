@@ -22,6 +22,7 @@
  * nearest integer to the range gives the nearest element of the clipped grid.
  */
 import { LowbitError } from '../errors.ts';
+import { checkBits, intGrid, referenceGrid } from '../quant/index.ts';
 import { fromArray, scope, type Tensor } from '../tensor/index.ts';
 
 /** Which integer range "b bits" means; see the file comment. */
@@ -58,13 +59,12 @@ export const DEFAULT_RADIUS_FACTOR = 1.16;
 
 /** The integer code range of b bits under a convention. */
 export function codeRange(bits: number, convention: AlphabetConvention = 'reference'): { kMin: number; kMax: number } {
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) {
-    throw new LowbitError(`GPFQ alphabet: bits must be an integer from 2 to 8, got ${bits}`);
+  checkBits(bits, 'AlphabetOptions.bits');
+  if (convention !== 'reference' && convention !== 'signed') {
+    throw new LowbitError(`AlphabetOptions.convention: unknown convention '${String(convention)}': use 'reference' or 'signed'`);
   }
-  const K = 2 ** (bits - 1);
-  if (convention === 'reference') return { kMin: -K, kMax: K };
-  if (convention === 'signed') return { kMin: -K, kMax: K - 1 };
-  throw new LowbitError(`GPFQ alphabet: unknown convention '${String(convention)}': use 'reference' or 'signed'`);
+  const grid = convention === 'reference' ? referenceGrid(bits) : intGrid({ bits, signed: true });
+  return { kMin: grid.qMin, kMax: grid.qMax };
 }
 
 /**
@@ -103,7 +103,8 @@ export function alphabetFor(weight: Tensor, opts: AlphabetOptions): Alphabet {
   if (granularity !== 'layer' && granularity !== 'channel') {
     throw new LowbitError(`GPFQ alphabet: unknown granularity '${String(granularity)}': use 'layer' or 'channel'`);
   }
-  const K = 2 ** (opts.bits - 1);
+  // K = 2^(b-1) under either convention: 'signed' keeps the reference's step and drops its top level.
+  const K = referenceGrid(opts.bits).qMax;
   const { radii, rowMax } = scope(() => {
     const a = weight.to('float64').abs();
     const r = p === 1 ? a.amax(1) : a.quantile(p, 1);

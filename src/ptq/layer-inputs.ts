@@ -13,26 +13,26 @@ import { LowbitError } from '../errors.ts';
 import { forwardChain, type Module } from '../nn/index.ts';
 import { adopt, keep, scope, type Tensor } from '../tensor/index.ts';
 
+/** Thrown by captureInput's hook to abandon the rest of the forward pass; never escapes captureInput. */
 class StopForward extends Error {}
 
 /** Input of `target` for a batch: runs `model` until target is called, then stops. */
 export function captureInput(model: Module, target: Module, input: Tensor): Tensor {
   let captured: Tensor | null = null;
-  // Forward hooks fire after a module ran; capturing its input needs the call itself intercepted.
-  const original = target.call;
-  // The forward is abandoned by an exception, and every module's scope on the way out frees what it
-  // made: the captured input is kept through the unwinding and then handed to the caller's scope
-  // (unless it is the caller's own input).
-  target.call = (x: Tensor) => {
+  // A forward pre-hook sees the target's input; nothing after it needs computing, so the hook abandons
+  // the forward with an exception. Every module's scope on the way out frees what it made: the
+  // captured input is kept through the unwinding and then handed to the caller's scope (unless it is
+  // the caller's own input).
+  const handle = target.registerForwardPreHook((_m, x) => {
     captured = x === input ? x : keep(x);
     throw new StopForward();
-  };
+  });
   try {
     model.call(input);
   } catch (err) {
     if (!(err instanceof StopForward)) throw err;
   } finally {
-    target.call = original;
+    handle.remove();
   }
   if (captured === null) throw new LowbitError('PTQ: the layer was not reached by the forward pass');
   const x: Tensor = captured;

@@ -7,7 +7,8 @@
  * matrices only and keeps BN layers unfused).
  */
 import { LowbitError } from '../errors.ts';
-import { addForwardHook, Conv2d, Linear, type Module } from '../nn/index.ts';
+import { Conv2d, Linear, type Module } from '../nn/index.ts';
+import { checkBits, isFloatBits } from '../quant/index.ts';
 import { cat, F, fromArray, keep, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { alphabetFor, minMaxAlphabet, dequantize, quantizeToCodes, type AlphabetConvention, type StepGranularity } from './alphabet.ts';
 import { gpfqBlocked } from './gpfq-blocked.ts';
@@ -30,7 +31,7 @@ export interface PtqConfig {
   method: PtqMethod;
   /** Weight bits for every quantized layer, 2..8. */
   bits: number;
-  /** Bits of the first and last layer (default 8), as is usual in the literature; 32 keeps them float. */
+  /** Bits of the first and last layer (default 8), as is usual in the literature; FLOAT_BITS (32) keeps them float. */
   firstLastBits?: number;
   solver?: GpfqSolver;
   convention?: AlphabetConvention;
@@ -79,20 +80,22 @@ export interface PtqProgress {
 
 /** The Conv2d and Linear layers in the order the forward pass calls them. */
 export function quantizableLayers(model: Module, sample: Tensor): { name: string; module: Conv2d | Linear }[] {
-  const names = new Map<Module, string>();
-  for (const [n, m] of model.namedModules()) names.set(m, n);
+  const named = new Map<Conv2d | Linear, string>();
+  for (const [n, m] of model.namedModules()) if (m instanceof Conv2d || m instanceof Linear) named.set(m, n);
   const order: { name: string; module: Conv2d | Linear }[] = [];
   const seen = new Set<Module>();
-  const remove = addForwardHook((m) => {
-    if ((m instanceof Conv2d || m instanceof Linear) && !seen.has(m)) {
-      seen.add(m);
-      order.push({ name: names.get(m) ?? '?', module: m });
-    }
-  });
+  // Each layer's hook notes its first call; a layer called twice keeps its first place.
+  const handles = [...named].map(([layer, name]) =>
+    layer.registerForwardPreHook(() => {
+      if (seen.has(layer)) return;
+      seen.add(layer);
+      order.push({ name, module: layer });
+    }),
+  );
   try {
     scope(() => noGrad(() => model.call(sample.narrow(0, 0, 1))));
   } finally {
-    remove();
+    for (const h of handles) h.remove();
   }
   return order;
 }
@@ -123,10 +126,8 @@ export function quantizeNetwork(
   const firstLastBits = config.firstLastBits ?? 8;
   const solver = config.solver ?? 'fast';
   const batchSize = config.batchSize ?? 256;
-  if (!Number.isInteger(bits) || bits < 2 || bits > 8) throw new LowbitError(`PTQ: --wbits must be an integer from 2 to 8, got ${bits}`);
-  if (!(firstLastBits === 32 || (Number.isInteger(firstLastBits) && firstLastBits >= 2 && firstLastBits <= 8))) {
-    throw new LowbitError(`PTQ: first/last layer bits must be 2..8 or 32 (float), got ${firstLastBits}`);
-  }
+  checkBits(bits, 'PtqConfig.bits');
+  checkBits(firstLastBits, 'PtqConfig.firstLastBits', { allowFloat: true });
   if (calibration.ndim < 2 || calibration.shape[0] < 1) throw new LowbitError('PTQ: the calibration set is empty');
   const analogLayers = quantizableLayers(analog, calibration);
   const quantLayers = quantizableLayers(quantized, calibration);
@@ -145,7 +146,7 @@ export function quantizeNetwork(
       const ql = quantLayers[l].module;
       const layerBits = l === 0 || l === analogLayers.length - 1 ? firstLastBits : bits;
       onProgress?.({ layer: l, layers: analogLayers.length, name, done: false });
-      if (layerBits === 32) return;
+      if (isFloatBits(layerBits)) return;
       const t0 = performance.now();
       const phases = new PhaseClock();
       const W = weightMatrix(fl);

@@ -9,7 +9,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import type { Module } from '../nn/index.ts';
-import { calibrateActivations, FixedGridQuantizer, QuantConv2d, QuantLinear, quantizeModel, type QuantConfig } from '../quant/index.ts';
+import { calibrateActivations, FixedGridQuantizer, isFloatBits, QuantConv2d, QuantLinear, quantizeModel, type QuantConfig } from '../quant/index.ts';
 import { noGrad, scope, type Tensor } from '../tensor/index.ts';
 import type { LayerReport, PtqConfig } from './quantize-network.ts';
 
@@ -23,7 +23,7 @@ export function ptqQuantConfig(config: PtqConfig, actBits: number | null): Quant
   return {
     weight: { kind: 'fixed', bits: config.bits, grid: config.convention ?? 'signed', ...(perChannel ? { perChannel } : {}) },
     act: actBits === null ? null : { kind: 'uniform', bits: actBits, range: 'mse' },
-    firstLast: firstLastBits === 32 ? 'float' : { bits: firstLastBits },
+    firstLast: isFloatBits(firstLastBits) ? 'float' : { bits: firstLastBits },
   };
 }
 

@@ -1,6 +1,7 @@
 /** Quantizer modules from the plain specs of a QuantConfig. */
 import { DorefaActQuantizer, DorefaWeightQuantizer } from './dorefa.ts';
 import { FixedGridQuantizer } from './fixed-grid.ts';
+import { intGrid, referenceGrid } from './int-grid.ts';
 import { LsqQuantizer } from './lsq.ts';
 import { PactQuantizer } from './pact.ts';
 import { validateActSpec, validateWeightSpec, type ActQuantSpec, type WeightQuantSpec } from './quant-config.ts';
@@ -22,8 +23,9 @@ export function createWeightQuantizer(spec: WeightQuantSpec, channels: number): 
     case 'dorefa':
       return new DorefaWeightQuantizer({ bits: s.bits });
     case 'fixed': {
-      const k = 2 ** (s.bits - 1);
-      return new FixedGridQuantizer({ bits: s.bits, qMin: -k, qMax: s.grid === 'reference' ? k : k - 1, ...perChannel });
+      // The codes of GPFQ's alphabet conventions (src/ptq/alphabet.ts): b-bit two's complement, or the reference's 2^b + 1 levels.
+      const { qMin, qMax } = s.grid === 'reference' ? referenceGrid(s.bits) : intGrid({ bits: s.bits, signed: true });
+      return new FixedGridQuantizer({ bits: s.bits, qMin, qMax, ...perChannel });
     }
   }
 }

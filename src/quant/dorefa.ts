@@ -14,6 +14,7 @@
  * [-n, n] (codeStep 2) with scale 1/n, and the 2^k levels have no zero (at 2 bits: -1, -1/3, 1/3, 1).
  */
 import { isGradEnabled, noGrad, scalar, scope, type Tensor } from '../tensor/index.ts';
+import { intGrid, oddGrid } from './int-grid.ts';
 import { Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 export class DorefaWeightQuantizer extends Quantizer {
@@ -22,7 +23,7 @@ export class DorefaWeightQuantizer extends Quantizer {
 
   constructor(opts: { bits: number }) {
     super(opts.bits, true, 'DorefaWeightQuantizer');
-    this.n = 2 ** this.bits - 1;
+    this.n = oddGrid(this.bits).qMax;
   }
 
   levels(): number {
@@ -77,7 +78,7 @@ export class DorefaActQuantizer extends Quantizer {
 
   constructor(opts: { bits: number }) {
     super(opts.bits, false, 'DorefaActQuantizer');
-    this.n = 2 ** this.bits - 1;
+    this.n = intGrid({ bits: this.bits, signed: false }).qMax;
   }
 
   levels(): number {

@@ -12,6 +12,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { fromArray, noGrad, ones, scope, type Tensor } from '../tensor/index.ts';
+import { referenceGrid } from './int-grid.ts';
 import { channelShape, Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 export interface FixedGridQuantizerOptions {
@@ -34,6 +35,13 @@ export class FixedGridQuantizer extends Quantizer {
     super(opts.bits, true, 'FixedGridQuantizer');
     if (!(Number.isInteger(opts.qMin) && Number.isInteger(opts.qMax) && opts.qMin < 0 && opts.qMax > 0)) {
       throw new LowbitError(`FixedGridQuantizer: the code range must be integers qMin < 0 < qMax, got [${opts.qMin}, ${opts.qMax}]`);
+    }
+    // The widest grid "b bits" means anywhere in lowbit is GPFQ's reference alphabet (2^b + 1 levels).
+    const widest = referenceGrid(this.bits);
+    if (opts.qMin < widest.qMin || opts.qMax > widest.qMax) {
+      throw new LowbitError(
+        `FixedGridQuantizer: codes [${opts.qMin}, ${opts.qMax}] do not fit ${this.bits} bits (at most [${widest.qMin}, ${widest.qMax}]); take the range from intGrid or referenceGrid`,
+      );
     }
     this.qMin = opts.qMin;
     this.qMax = opts.qMax;

@@ -1,5 +1,18 @@
 /** Quantizers, quantized layers and float-to-quantized model conversion. */
 export {
+  FLOAT_BITS,
+  MIN_BITS,
+  MAX_BITS,
+  isFloatBits,
+  bitsProblem,
+  checkBits,
+  intGrid,
+  oddGrid,
+  referenceGrid,
+  type IntGrid,
+  type IntGridSpec,
+} from './int-grid.ts';
+export {
   Quantizer,
   straightThrough,
   gradScale,

@@ -50,16 +50,45 @@ export interface IntGrid {
   narrow: boolean;
   qMin: number;
   qMax: number;
-  /** Number of codes, qMax - qMin + 1. */
+  /** Codes are qMin, qMin + codeStep, ..., qMax: 1 for the ordinary grids, 2 for the zero-free oddGrid. */
+  codeStep: 1 | 2;
+  /** Number of codes, (qMax - qMin) / codeStep + 1 (qMax - qMin + 1 for every grid but oddGrid). */
   levels: number;
+}
+
+function checkGridBits(bits: number, where: string): void {
+  if (!(Number.isInteger(bits) && bits >= 1 && bits <= 32)) throw new LowbitError(`${where}: bits must be an integer in 1..32, got ${bits}`);
 }
 
 /** The integer codes of a b-bit grid: unsigned [0, 2^b-1]; signed [-2^(b-1), 2^(b-1)-1], narrow from -(2^(b-1)-1). */
 export function intGrid(spec: IntGridSpec): IntGrid {
   const { bits, signed } = spec;
-  if (!(Number.isInteger(bits) && bits >= 1 && bits <= 32)) throw new LowbitError(`intGrid: bits must be an integer in 1..32, got ${bits}`);
+  checkGridBits(bits, 'intGrid');
   const narrow = signed && Boolean(spec.narrow);
   const qMin = signed ? -(2 ** (bits - 1)) + (narrow ? 1 : 0) : 0;
   const qMax = signed ? 2 ** (bits - 1) - 1 : 2 ** bits - 1;
-  return { bits, signed, narrow, qMin, qMax, levels: qMax - qMin + 1 };
+  return { bits, signed, narrow, qMin, qMax, codeStep: 1, levels: qMax - qMin + 1 };
+}
+
+/**
+ * The zero-free symmetric grid of SAWB and DoReFa weights: 2^b levels at the odd codes
+ * -(2^b-1), ..., -1, 1, ..., 2^b-1 (codeStep 2; at 2 bits -3, -1, 1, 3). With n = 2^b - 1 = qMax, a
+ * level is code * alpha / n. Level index (code - qMin) / 2 is the b-bit number a packed format stores.
+ */
+export function oddGrid(bits: number): IntGrid {
+  checkGridBits(bits, 'oddGrid');
+  const n = 2 ** bits - 1;
+  return { bits, signed: true, narrow: false, qMin: -n, qMax: n, codeStep: 2, levels: n + 1 };
+}
+
+/**
+ * The GPFQ reference code's "b-bit" alphabet: [-2^(b-1), 2^(b-1)], 2^b + 1 levels including 0 (its
+ * "2-bit" alphabet has 5 levels). One level more than b bits can store; kept to compare like with like
+ * with the GPFQ paper and its code (see src/ptq/alphabet.ts). Its qMax, 2^(b-1), is the K of GPFQ's
+ * step rule for either convention.
+ */
+export function referenceGrid(bits: number): IntGrid {
+  checkGridBits(bits, 'referenceGrid');
+  const K = 2 ** (bits - 1);
+  return { bits, signed: true, narrow: false, qMin: -K, qMax: K, codeStep: 1, levels: 2 * K + 1 };
 }

@@ -17,6 +17,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { full, isGradEnabled, noGrad, ones, scope, type Tensor } from '../tensor/index.ts';
+import { intGrid } from './int-grid.ts';
 import { channelShape, gradScale, Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 export interface LsqQuantizerOptions {
@@ -46,8 +47,10 @@ export class LsqQuantizer extends Quantizer {
       if (this.role !== 'weight') throw new LowbitError('LsqQuantizer: per-channel steps are for weights; activations use one step');
       if (!(Number.isInteger(this.channels) && this.channels > 0)) throw new LowbitError(`LsqQuantizer: channels must be a positive integer, got ${this.channels}`);
     }
-    this.qN = this.signed ? 2 ** (this.bits - 1) : 0;
-    this.qP = this.signed ? 2 ** (this.bits - 1) - 1 : 2 ** this.bits - 1;
+    // The full b-bit grid: [-2^(b-1), 2^(b-1) - 1] signed, [0, 2^b - 1] unsigned.
+    const grid = intGrid({ bits: this.bits, signed: this.signed });
+    this.qN = grid.qMin === 0 ? 0 : -grid.qMin; // 0, not -0: Q_N is a count of levels below zero
+    this.qP = grid.qMax;
     this.step = this.registerParameter('step', ones([this.channels ?? 1]));
     this.initialized = this.registerBuffer('initialized', full([], 0, { dtype: 'int64' }));
   }

@@ -12,6 +12,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { F, full, isGradEnabled, noGrad, scope, where, type Tensor } from '../tensor/index.ts';
+import { intGrid } from './int-grid.ts';
 import { Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 export const DEFAULT_PACT_ALPHA = 1.0;
@@ -32,7 +33,7 @@ export class PactQuantizer extends Quantizer {
     super(opts.bits, false, 'PactQuantizer');
     const alphaInit = opts.alphaInit ?? DEFAULT_PACT_ALPHA;
     if (!(alphaInit > 0 && Number.isFinite(alphaInit))) throw new LowbitError(`PactQuantizer: alphaInit must be a positive number, got ${alphaInit}`);
-    this.n = 2 ** this.bits - 1;
+    this.n = intGrid({ bits: this.bits, signed: false }).qMax;
     this.alpha = this.registerParameter('alpha', full([1], alphaInit));
   }
 

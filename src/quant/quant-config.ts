@@ -10,6 +10,7 @@
  * A layer's activation spec quantizes that layer's input (see quantize-model.ts).
  */
 import { LowbitError } from '../errors.ts';
+import { checkBits } from './int-grid.ts';
 import { RANGE_METHODS, type RangeMethod } from './range-estimators.ts';
 import { SAWB_BITS } from './sawb.ts';
 
@@ -117,9 +118,8 @@ function checkCommon(spec: unknown, kinds: readonly string[], fields: Record<str
     throw new LowbitError(`${where}.kind: '${String(kind)}' is not a quantizer for this role; choose one of ${kinds.join(', ')}`);
   }
   const bits = spec.bits;
-  if (!(typeof bits === 'number' && Number.isInteger(bits) && bits >= 2 && bits <= 8)) {
-    throw new LowbitError(`${where}.bits: must be an integer from 2 to 8, got ${JSON.stringify(bits)}`);
-  }
+  if (typeof bits !== 'number') throw new LowbitError(`${where}.bits: must be a number of bits, got ${JSON.stringify(bits)}`);
+  checkBits(bits, `${where}.bits`);
   const allowed = fields[kind];
   for (const key of Object.keys(spec)) {
     if (key === 'kind' || key === 'bits' || spec[key] === undefined) continue;

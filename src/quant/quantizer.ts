@@ -10,9 +10,9 @@
  * saturates to [qMin, qMax]. The fake-quantized value is code * scale, so `export(x)` returns exactly
  * the codes whose `codes * scale` equals `forward(x)`, and an exported QDQ graph agrees with training.
  */
-import { LowbitError } from '../errors.ts';
 import { Module } from '../nn/index.ts';
 import { noGrad, type DType, type Tensor } from '../tensor/index.ts';
+import { checkBits } from './int-grid.ts';
 
 export type QuantizerKind = 'uniform' | 'pact' | 'lsq' | 'sawb' | 'dorefa' | 'fixed';
 
@@ -65,15 +65,6 @@ export abstract class Quantizer extends Module {
   override describe(): string {
     return `${this.constructor.name}(${this.bits}-bit, ${this.signed ? 'signed' : 'unsigned'})`;
   }
-}
-
-export function checkBits(bits: number, where: string, allowed?: readonly number[]): number {
-  if (allowed !== undefined) {
-    if (!allowed.includes(bits)) throw new LowbitError(`${where}: bits must be one of ${allowed.join(', ')}, got ${bits}`);
-  } else if (!(Number.isInteger(bits) && bits >= 2 && bits <= 8)) {
-    throw new LowbitError(`${where}: bits must be an integer from 2 to 8, got ${bits}`);
-  }
-  return bits;
 }
 
 /**

@@ -15,7 +15,8 @@
  */
 import { LowbitError } from '../errors.ts';
 import { F, isGradEnabled, noGrad, scope, type Tensor } from '../tensor/index.ts';
-import { checkBits, Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
+import { checkBits, oddGrid } from './int-grid.ts';
+import { Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 
 /** (c1, c2) of alpha = c1 sqrt(E[w^2]) + c2 E[|w|], by bit width. */
 export const SAWB_COEFFICIENTS: Readonly<Record<number, readonly [number, number]>> = {
@@ -27,6 +28,13 @@ export const SAWB_COEFFICIENTS: Readonly<Record<number, readonly [number, number
 };
 export const SAWB_BITS = Object.keys(SAWB_COEFFICIENTS).map(Number);
 
+/** bits when SAWB has coefficients for it; names the widths that do otherwise. */
+function sawbBits(bits: number): number {
+  checkBits(bits, 'SawbQuantizer');
+  if (!SAWB_BITS.includes(bits)) throw new LowbitError(`SawbQuantizer: coefficients exist for ${SAWB_BITS.join(', ')} bits only, got ${bits}; use another weight quantizer at ${bits} bits`);
+  return bits;
+}
+
 export class SawbQuantizer extends Quantizer {
   readonly kind = 'sawb' as const;
   readonly c1: number;
@@ -34,9 +42,9 @@ export class SawbQuantizer extends Quantizer {
   private readonly n: number;
 
   constructor(opts: { bits: number }) {
-    super(checkBits(opts.bits, 'SawbQuantizer (coefficients exist for these widths only)', SAWB_BITS), true, 'SawbQuantizer');
+    super(sawbBits(opts.bits), true, 'SawbQuantizer');
     [this.c1, this.c2] = SAWB_COEFFICIENTS[this.bits];
-    this.n = 2 ** this.bits - 1;
+    this.n = oddGrid(this.bits).qMax;
   }
 
   levels(): number {

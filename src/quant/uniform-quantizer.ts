@@ -16,6 +16,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { full, isGradEnabled, noGrad, scope, zeros, type Tensor } from '../tensor/index.ts';
+import { intGrid } from './int-grid.ts';
 import { channelShape, Quantizer, straightThrough, toCodes, type QuantizedTensor } from './quantizer.ts';
 import { estimateRange, RANGE_METHODS, type RangeMethod, type RangeOptions } from './range-estimators.ts';
 
@@ -56,8 +57,8 @@ export class UniformQuantizer extends Quantizer {
     if (this.channels !== null && !(Number.isInteger(this.channels) && this.channels > 0)) {
       throw new LowbitError(`UniformQuantizer: channels must be a positive integer, got ${this.channels}`);
     }
-    this.qMax = opts.signed ? 2 ** (this.bits - 1) - 1 : 2 ** this.bits - 1;
-    this.qMin = opts.signed ? -this.qMax : 0;
+    // Signed: the narrow grid, symmetric around 0 (see the file comment).
+    ({ qMin: this.qMin, qMax: this.qMax } = intGrid({ bits: this.bits, signed: opts.signed, narrow: true }));
     this.running = opts.running ?? false;
     this.momentum = opts.momentum ?? 0.1;
     if (!(this.momentum > 0 && this.momentum <= 1)) throw new LowbitError(`UniformQuantizer: momentum must be in (0, 1], got ${this.momentum}`);

@@ -2,7 +2,7 @@
 // ResNet-20's stem and stage-2 blocks), grouped convs, custom widths, and no side effects on the model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Sequential, addForwardHook } from '../../src/nn/index.ts';
+import { BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Sequential } from '../../src/nn/index.ts';
 import { cifarResNet, complexity, lenet5, mlp } from '../../src/models/index.ts';
 import { noGrad, randn, scope } from '../../src/tensor/index.ts';
 
@@ -94,13 +94,15 @@ test('complexity leaves the model as it was: modes, BN statistics, hooks', () =>
   assert.equal(bn.numBatchesTracked.item(), 0);
   assert.deepEqual(bn.runningMean.toArray(), [0, 0, 0, 0]);
   m.eval();
-  complexity(m, [3, 8, 8]);
+  const c = complexity(m, [3, 8, 8]);
   assert.ok(m.modules().every((x) => !x.training));
-  // The counting hook is gone: a later forward under another hook sees only that hook's calls.
+  // The counting hooks are gone: a later forward under other hooks sees only those hooks' calls, and
+  // adds no layer to the earlier result.
   let calls = 0;
-  const remove = addForwardHook(() => calls++);
+  const handles = m.modules().map((x) => x.registerForwardHook(() => void calls++));
   scope(() => noGrad(() => m.call(randn([1, 3, 8, 8]))));
-  remove();
+  for (const h of handles) h.remove();
   assert.equal(calls, 6);
+  assert.equal(c.layers.length, 2);
   m.dispose();
 });

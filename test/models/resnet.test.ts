@@ -195,6 +195,41 @@ test('BasicBlock forward and parameter gradients equal a hand composition (ident
   }
 });
 
+test("a forward pre-hook on BasicBlock's relu sees exactly main branch + shortcut, and may replace it", () => {
+  for (const [inC, outC, stride] of [
+    [6, 6, 1],
+    [6, 8, 2],
+  ]) {
+    const g = new Generator(inC + outC);
+    const b = new BasicBlock(inC, 5, outC, stride, g);
+    noGrad(() => {
+      for (const [, t] of b.namedBuffers()) if (t.dtype === 'float32') t.copy_(randn(t.shape, { generator: g }).abs().add(0.5));
+    });
+    b.eval();
+    // The relu child adds no state-dict key: the keys stay PyTorch's.
+    assert.ok([...b.stateDict().keys()].every((k) => !k.includes('relu')));
+    scope(() =>
+      noGrad(() => {
+        const x = randn([2, inC, 8, 8], { generator: g });
+        const y = b.bn2.call(b.conv2.call(b.bn1.call(b.conv1.call(x)).relu()));
+        const shortcut = b.shortcut ? b.shortcut.call(x) : x;
+        const expected = Array.from(y.add(shortcut).toFloat32Array());
+        let seen: number[] = [];
+        const tap = b.relu.registerForwardPreHook((_m, sum) => void (seen = Array.from(sum.toFloat32Array())));
+        const out = b.call(x);
+        tap.remove();
+        assert.deepEqual(seen, expected, `block ${inC}->${outC}: the tapped sum`);
+        assert.deepEqual(Array.from(out.toFloat32Array()), expected.map((v) => Math.max(v, 0)));
+        const flip = b.relu.registerForwardPreHook((_m, sum) => sum.neg());
+        const flipped = b.call(x);
+        flip.remove();
+        assert.deepEqual(Array.from(flipped.toFloat32Array()), expected.map((v) => Math.max(-v, 0)));
+      }),
+    );
+    b.dispose();
+  }
+});
+
 test('ResNet forward is stem, blocks, global average pool, fc', () => {
   const m = cifarResNet(8, cfg(3, 16, [8, 8, 8, 12, 12, 16, 16]), { generator: new Generator(3) });
   m.eval();

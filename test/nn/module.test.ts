@@ -1,10 +1,11 @@
 // Module: registration and PyTorch-style named traversal, train/eval, apply, getSubmodule,
-// replaceChild, zeroGrad, dispose, global forward hooks and loadStateDict's strict checks.
+// replaceChild, zeroGrad, dispose, per-module forward (pre-)hooks with removable handles and their
+// tensors' scoping, and loadStateDict's strict checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LowbitError } from '../../src/errors.ts';
-import { addForwardHook, BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, Sequential } from '../../src/nn/index.ts';
-import { Generator, fromArray, noGrad, ones, randn, scope, zeros, type Tensor } from '../../src/tensor/index.ts';
+import { BatchNorm2d, Conv2d, Dropout, Flatten, Linear, Module, ReLU, Sequential } from '../../src/nn/index.ts';
+import { Generator, fromArray, keep, noGrad, ones, randn, scope, zeros, type Tensor } from '../../src/tensor/index.ts';
 
 // A block and a net laid out like a small ResNet so the expected names can be written by hand, in the
 // order torch.nn.Module.named_parameters() / state_dict() would give for the same registrations.
@@ -233,11 +234,11 @@ test('forward hooks see every call, children before parents, until removed', () 
   const net = new Net();
   const names = new Map<Module, string>([...net.namedModules()].map(([n, m]) => [m, n]));
   const seen: [string, number[]][] = [];
-  const remove = addForwardHook((m, _input, output) => seen.push([names.get(m) ?? '?', output.shape]));
+  const handles = net.modules().map((m) => m.registerForwardHook((hooked, _input, output) => void seen.push([names.get(hooked) ?? '?', output.shape])));
   try {
     scope(() => noGrad(() => net.call(randn([2, 1, 4, 4]))));
   } finally {
-    remove();
+    for (const h of handles) h.remove();
   }
   assert.deepEqual(
     seen.map(([n]) => n),
@@ -248,6 +249,71 @@ test('forward hooks see every call, children before parents, until removed', () 
   scope(() => noGrad(() => net.call(randn([1, 1, 4, 4]))));
   assert.equal(seen.length, before);
   net.dispose();
+});
+
+test('forward pre-hooks replace the input, forward hooks the output, in registration order, until removed', () => {
+  const relu = new ReLU();
+  const calls: string[] = [];
+  const pre1 = relu.registerForwardPreHook((_m, x) => {
+    calls.push('pre1');
+    return x.sub(1);
+  });
+  const pre2 = relu.registerForwardPreHook(() => void calls.push('pre2')); // returns nothing: input unchanged
+  let hookInput: number[] = [];
+  const post = relu.registerForwardHook((m, input, output) => {
+    assert.equal(m, relu);
+    calls.push('post');
+    hookInput = input.toArray() as number[];
+    return output.mul(10);
+  });
+  const x = fromArray(new Float32Array([0.5, 2, 3]));
+  assert.deepEqual(relu.call(x).toArray(), [0, 10, 20]);
+  assert.deepEqual(calls, ['pre1', 'pre2', 'post']);
+  assert.deepEqual(hookInput, [-0.5, 1, 2], 'the forward hook sees the input forward() saw');
+  pre1.remove();
+  pre1.remove(); // harmless
+  assert.deepEqual(relu.call(x).toArray(), [5, 20, 30]);
+  post.remove();
+  pre2.remove();
+  calls.length = 0;
+  assert.deepEqual(relu.call(x).toArray(), [0.5, 2, 3]);
+  assert.equal(calls.length, 0);
+  // Hooks belong to one module: another ReLU is untouched.
+  const other = new ReLU();
+  const h = relu.registerForwardHook(() => void calls.push('relu'));
+  other.call(x);
+  assert.equal(calls.length, 0);
+  h.remove();
+});
+
+test("hook tensors follow call()'s scope: made ones are freed unless kept, the returned output moves to the caller", () => {
+  const relu = new ReLU();
+  let made: Tensor | null = null;
+  let kept: Tensor | null = null;
+  let seenOutput: Tensor | null = null;
+  let replaced: Tensor | null = null;
+  const handle = relu.registerForwardHook((_m, input, output) => {
+    made = input.add(1);
+    kept = keep(input.add(2));
+    seenOutput = output;
+    replaced = output.mul(2);
+    return replaced;
+  });
+  const out = scope(() => {
+    const x = fromArray(new Float32Array([1, -1]));
+    const y = relu.call(x);
+    assert.equal(made!.isDisposed, true, 'a temporary of the hook is freed when the module returns');
+    assert.equal(seenOutput!.isDisposed, true, 'the output a hook replaced is freed');
+    assert.equal(y, replaced);
+    assert.equal(y.isDisposed, false);
+    assert.equal(x.isDisposed, false, "the caller's input stays the caller's");
+    return y;
+  });
+  assert.equal(out.isDisposed, false, 'the returned output moved to the caller');
+  assert.deepEqual(out.toArray(), [2, 0]);
+  assert.deepEqual(kept!.toArray(), [3, 1], 'a kept tensor survives every scope');
+  kept!.dispose();
+  handle.remove();
 });
 
 // --------------------------------------------------------------------------------- loadStateDict

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { LowbitError } from '../../src/errors.ts';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
-import { addForwardHook } from '../../src/nn/index.ts';
 import { quantizeNetwork, toQuantModel, type PtqConfig } from '../../src/ptq/index.ts';
 import { FixedGridQuantizer, QuantConv2d, QuantLinear } from '../../src/quant/index.ts';
 import { Generator, noGrad, randn, type Tensor } from '../../src/tensor/index.ts';
@@ -66,13 +65,13 @@ test('activations quantized after the weights: at most 2^b values reach each qua
   const second = copy.getSubmodule(reports[1].name) as QuantConv2d;
   assert.ok(second.inputQuantizer !== null);
   let distinct = 0;
-  const remove = addForwardHook((m, _input, output) => {
-    if (m === second.inputQuantizer) distinct = new Set(output.toFloat32Array()).size;
+  const handle = second.inputQuantizer.registerForwardHook((_m, _input, output) => {
+    distinct = new Set(output.toFloat32Array()).size;
   });
   try {
     outputs(copy, calibration);
   } finally {
-    remove();
+    handle.remove();
   }
   assert.ok(distinct > 2 && distinct <= 16, `distinct activation values ${distinct}`);
 });

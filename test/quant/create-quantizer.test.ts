@@ -6,6 +6,7 @@ import {
   createWeightQuantizer,
   DorefaActQuantizer,
   DorefaWeightQuantizer,
+  FixedGridQuantizer,
   LsqQuantizer,
   PactQuantizer,
   SawbQuantizer,
@@ -36,5 +37,13 @@ describe('createWeightQuantizer / createActQuantizer', () => {
     assert.deepEqual([l.role, l.signed, l.qN, l.qP], ['activation', false, 0, 3]);
     assert.ok(createActQuantizer({ kind: 'dorefa', bits: 2 }) instanceof DorefaActQuantizer);
     assert.throws(() => createActQuantizer({ kind: 'sawb', bits: 2 } as unknown as ActQuantSpec), LowbitError);
+  });
+
+  it("fixed weights take GPFQ's code ranges; a range wider than the bits is refused", () => {
+    const signed = createWeightQuantizer({ kind: 'fixed', bits: 3 }, 4) as FixedGridQuantizer;
+    assert.deepEqual([signed.qMin, signed.qMax, signed.levels(), signed.channels], [-4, 3, 8, null]);
+    const reference = createWeightQuantizer({ kind: 'fixed', bits: 3, grid: 'reference', perChannel: true }, 4) as FixedGridQuantizer;
+    assert.deepEqual([reference.qMin, reference.qMax, reference.levels(), reference.channels], [-4, 4, 9, 4]);
+    assert.throws(() => new FixedGridQuantizer({ bits: 2, qMin: -2, qMax: 3 }), /do not fit 2 bits/);
   });
 });
