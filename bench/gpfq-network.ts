@@ -22,9 +22,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { blasInUse, getNumThreads, manualSeed } from '../src/tensor/index.ts';
 import { quantizeNetwork, type PtqConfig } from '../src/ptq/index.ts';
-import { calibrationSet } from '../src/cli/commands/ptq.ts';
-import { DataLoader, loadDataset } from '../src/data/index.ts';
-import { evaluate, loadCheckpoint } from '../src/train/index.ts';
+import { calibrationSet, DataLoader, loadDataset } from '../src/data/index.ts';
+import { copyCheckpointModel, evaluate, loadCheckpoint } from '../src/train/index.ts';
 import { ContentionGuard } from './lib/contention.ts';
 import { resultHeader } from './lib/machine.ts';
 import { formatTable } from './lib/table.ts';
@@ -64,9 +63,9 @@ const maxRssMiB = () => process.resourceUsage().maxRSS / 1024; // maxRSS is in K
 function runChild(solver: Solver): ChildReport {
   const seed = Number(args.seed);
   manualSeed(seed);
-  const calibration = calibrationSet({ dataset: 'fashion-mnist' }, Number(args.calib), seed);
+  const calibration = calibrationSet('fashion-mnist', Number(args.calib), seed);
   const analog = loadCheckpoint(args.checkpoint!);
-  const copy = loadCheckpoint(args.checkpoint!);
+  const copy = { model: copyCheckpointModel(analog.model, analog.modelConfig) };
   const config: PtqConfig = {
     method: 'gpfq',
     bits: Number(args.bits),

@@ -33,7 +33,7 @@ function syntheticSource(c: TrainCase): BatchSource {
 
 /**
  * Fashion-MNIST's training set through lowbit's DataLoader, as `lowbit train` feeds it
- * (src/cli/data-setup.ts makeLoaders): shuffled, RandomCrop(pad 2) + horizontal flip, channels-last.
+ * (src/train/loaders.ts trainingLoaders): shuffled, RandomCrop(pad 2) + horizontal flip, channels-last.
  * Epochs roll over, so a long run keeps going.
  */
 function fashionMnistSource(c: TrainCase): BatchSource {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { bitsProblem, FLOAT_BITS, MAX_BITS, MIN_BITS } from '../quant/index.ts';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -101,4 +102,15 @@ export function stringOption(o: ParsedOptions, name: string): string {
 }
 export function optionalInt(o: ParsedOptions, name: string, min = 0): number | undefined {
   return o[name] === undefined ? undefined : intOption(o, name, min);
+}
+
+/**
+ * A bit-width flag (--wbits, --abits, --first-last-bits), checked against the integer grids lowbit
+ * supports (src/quant/int-grid.ts); allowFloat also accepts FLOAT_BITS (32), "keep floating point".
+ */
+export function bitsOption(o: ParsedOptions, name: string, opts: { allowFloat?: boolean } = {}): number {
+  const raw = o[name];
+  const bits = Number(raw);
+  if (typeof raw === 'string' && raw.trim() !== '' && bitsProblem(bits, opts) === null) return bits;
+  throw new UsageError(`--${name} ${raw ?? ''}: choose ${MIN_BITS} to ${MAX_BITS} bits${opts.allowFloat ? ` (or ${FLOAT_BITS} to keep floating point)` : ''}`);
 }

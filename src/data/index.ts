@@ -21,3 +21,4 @@ export {
   type BatchTransform,
   type CropOffsets,
 } from './augment.ts';
+export { calibrationSet } from './calibration-set.ts';

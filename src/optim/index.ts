@@ -26,3 +26,13 @@ export {
 } from './lr-scheduler.ts';
 export { SequentialLR, LinearWarmup, type SequentialLROptions, type LinearWarmupOptions } from './sequential-lr.ts';
 export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clip-grad.ts';
+export {
+  makeOptimizer,
+  makeScheduler,
+  OPTIMIZER_NAMES,
+  SCHEDULE_NAMES,
+  type OptimizerConfig,
+  type OptimizerName,
+  type OptimizerParamGroup,
+  type ScheduleName,
+} from './from-config.ts';

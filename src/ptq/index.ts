@@ -21,3 +21,4 @@ export { gpfqFast, type GpfqFastOptions } from './gpfq-fast.ts';
 export { gpfqBlocked, type GpfqBlockedOptions } from './gpfq-blocked.ts';
 export { toQuantModel, ptqQuantConfig } from './to-quant-model.ts';
 export { quantizeNetwork, quantizableLayers, type PtqConfig, type PtqMethod, type GpfqSolver, type LayerReport, type PtqProgress } from './quantize-network.ts';
+export { runPtq, PTQ_METADATA_KEY, type RunPtqArgs, type PtqRun, type PtqRunResult, type PtqLayerSummary } from './run-ptq.ts';

@@ -49,15 +49,31 @@ export function modelConfigOf(metadata: Record<string, string>, path: string): C
   return JSON.parse(raw) as CheckpointModelConfig;
 }
 
+/**
+ * A fresh model of the kind a checkpoint config describes, its weights initialized (not loaded):
+ * the zoo architecture, channels-last like the training batches (conv layers pick NHWC kernels; saved
+ * files stay NCHW), and the fake-quant layers when the config records a quantization (QAT, PTQ).
+ */
+export function buildCheckpointModel(modelConfig: CheckpointModelConfig): Module {
+  const model = createModel(modelConfig).toMemoryFormat_('channelsLast');
+  if (modelConfig.quant) quantizeModel(model, modelConfig.quant);
+  return model;
+}
+
+/** An independent copy of `model` (built from `modelConfig`, as loadCheckpoint builds it): same weights and buffers. */
+export function copyCheckpointModel(model: Module, modelConfig: CheckpointModelConfig): Module {
+  const copy = buildCheckpointModel(modelConfig);
+  copy.loadStateDict(model.stateDict());
+  copy.train(model.training);
+  return copy;
+}
+
 /** Rebuilds the model a checkpoint describes and loads its weights. */
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   if (!existsSync(path)) throw new LowbitError(`checkpoint ${path} does not exist: check the --checkpoint path (a run writes RUN_DIR/model.safetensors)`);
   const file = loadSafetensors(path);
   const modelConfig = modelConfigOf(file.metadata, path);
-  // Channels-last like the CLI's batches (conv layers pick NHWC kernels); saved files stay NCHW.
-  const model = createModel(modelConfig).toMemoryFormat_('channelsLast');
-  // A QAT checkpoint records its quantization config: rebuild the fake-quant layers before loading.
-  if (modelConfig.quant) quantizeModel(model, modelConfig.quant);
+  const model = buildCheckpointModel(modelConfig);
   const own = model.stateDict();
   const weights = new Map<string, Tensor>();
   const extraTensors = new Map<string, Tensor>();

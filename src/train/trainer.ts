@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '../errors.ts';
-import { loadSafetensors, type Module } from '../nn/index.ts';
-import type { Optimizer, OptimizerStateDict, LRScheduler } from '../optim/index.ts';
-import { F, getRngState, noGrad, scope, setRngState, type Tensor } from '../tensor/index.ts';
-import { saveCheckpoint, TRAINING_STATE_KEY } from './checkpoint.ts';
+import type { Module } from '../nn/index.ts';
+import type { JsonValue, LRScheduler, Optimizer } from '../optim/index.ts';
+import { F, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import type { RunDir } from './run-dir.ts';
+import { TrainingState, type TrainingProgress } from './training-state.ts';
 
 /** A source of (images, labels) batches; the consumer disposes each batch. */
 export interface BatchSource {
@@ -22,6 +22,8 @@ export interface StepInfo {
   steps: number;
   loss: number;
   images: number;
+  /** The step's further numbers (see TrainStepResult.metrics), when it reports any. */
+  metrics?: Record<string, number>;
 }
 
 export interface EpochMetrics {
@@ -33,10 +35,31 @@ export interface EpochMetrics {
   lr: number;
   imagesPerSecond: number;
   seconds: number;
+  /** Per-epoch means (weighted by batch size) of the step's further numbers; absent when it reports none. */
+  extra?: Record<string, number>;
 }
 
+/** What one training step reports about its batch. */
+export interface TrainStepResult {
+  /** The training loss of the batch (its mean over the batch). */
+  loss: number;
+  /** Top-1 correct predictions in the batch. */
+  correct: number;
+  /** Further numbers (an auxiliary head's loss and accuracy...), averaged per epoch into EpochMetrics.extra. */
+  metrics?: Record<string, number>;
+}
+
+/**
+ * One training step on a batch: forward, backward and optimizer steps, as many as the method needs
+ * (an auxiliary network's loss, two optimizers alternating). Runs inside a scope that frees its
+ * temporaries; fit disposes the batch afterwards.
+ */
+export type TrainStep = (batch: { images: Tensor; labels: Tensor }, ctx: { epoch: number; step: number }) => TrainStepResult;
+
 export interface FitOptions {
+  /** The model trained; evaluated after each epoch and checkpointed under its own names unless told otherwise. */
   model: Module;
+  /** The main optimizer: the default step steps it and the epoch's reported lr is its first group's. */
   optimizer: Optimizer;
   /** Stepped once per epoch. */
   scheduler?: LRScheduler;
@@ -51,9 +74,28 @@ export interface FitOptions {
   labelSmoothing?: number;
   /**
    * The training loss for a batch; default cross entropy of model(images). QAT variants (auxiliary
-   * modules, regularizers) pass their own.
+   * modules, regularizers) pass their own. Used by the default step only.
    */
   loss?: (model: Module, images: Tensor, labels: Tensor) => { loss: Tensor; logits: Tensor };
+  /** A custom step (see TrainStep); default: `loss`, zeroGrad, backward, optimizer.step(). */
+  step?: TrainStep;
+  /** The model evaluated after each epoch (default `model`): e.g. the low-precision network of a pair. */
+  evalModel?: Module;
+  /**
+   * More to checkpoint and restore with `model`, `optimizer` and `scheduler` (whose names 'model',
+   * 'optimizer', 'scheduler' are taken): modules trained besides the model (kept for resume, never in
+   * the final model file), further optimizers, schedulers (fit steps these once per epoch too; a
+   * per-batch schedule belongs to the step, with its state in `extras`), and JSON extras.
+   */
+  state?: {
+    modules?: Record<string, Module>;
+    optimizers?: Record<string, Optimizer>;
+    schedulers?: Record<string, LRScheduler>;
+    /** Called at each checkpoint; what it returns is saved and handed back on resume. */
+    extras?: () => Record<string, JsonValue>;
+    /** On resume, called with the saved progress and extras before any tensor is loaded (see TrainingState.load). */
+    beforeTensors?: (saved: TrainingProgress) => void;
+  };
   onStep?: (info: StepInfo) => void;
   onEpoch?: (m: EpochMetrics) => void;
 }
@@ -63,18 +105,9 @@ export interface FitResult {
   final: EpochMetrics | null;
   bestTestAccuracy: number;
   resumedFromEpoch: number;
+  /** The extras saved in the checkpoint resumed from ({} on a fresh run). */
+  resumedExtras: Record<string, JsonValue>;
 }
-
-interface TrainingState {
-  epoch: number;
-  optimizer: Omit<OptimizerStateDict, 'state'>;
-  scheduler: unknown;
-  rng: string;
-  bestTestAccuracy: number;
-  history: EpochMetrics[];
-}
-
-const OPTIM_PREFIX = 'optimizer.';
 
 export function lastCheckpointPath(runDir: RunDir): string {
   return join(runDir.checkpointDir, 'last.safetensors');
@@ -112,97 +145,96 @@ function defaultLoss(model: Module, images: Tensor, labels: Tensor, labelSmoothi
   return { logits, loss: F.crossEntropy(logits, labels, { labelSmoothing }) };
 }
 
-function saveTrainingCheckpoint(opts: FitOptions, state: Omit<TrainingState, 'optimizer'>): void {
-  const optimState = opts.optimizer.stateDict();
-  const tensors = new Map<string, Tensor>();
-  for (const [k, t] of Object.entries(optimState.state)) tensors.set(OPTIM_PREFIX + k, t);
-  const training: TrainingState = { ...state, optimizer: { groups: optimState.groups, scalars: optimState.scalars } };
-  saveCheckpoint(lastCheckpointPath(opts.runDir), opts.model, opts.modelConfig, {
-    tensors,
-    metadata: { [TRAINING_STATE_KEY]: JSON.stringify(training) },
-  });
+function diverged(value: number, epoch: number, step: number): LowbitError {
+  return new LowbitError(`training diverged: loss is ${value} at epoch ${epoch + 1}, step ${step + 1}. Lower the learning rate or check the data.`);
 }
 
-function restoreTrainingCheckpoint(opts: FitOptions): TrainingState {
-  const path = lastCheckpointPath(opts.runDir);
-  const { tensors, metadata } = loadSafetensors(path);
-  try {
-    const raw = metadata[TRAINING_STATE_KEY];
-    if (raw === undefined) throw new LowbitError(`${path} holds no training state: it cannot be resumed; start a new run directory`);
-    const state = JSON.parse(raw) as TrainingState;
-    const weights = new Map<string, Tensor>();
-    const optimTensors: Record<string, Tensor> = {};
-    for (const [k, t] of tensors) {
-      if (k.startsWith(OPTIM_PREFIX)) optimTensors[k.slice(OPTIM_PREFIX.length)] = t;
-      else weights.set(k, t);
-    }
-    opts.model.loadStateDict(weights);
-    opts.optimizer.loadStateDict({ ...state.optimizer, state: optimTensors });
-    if (opts.scheduler && state.scheduler) opts.scheduler.loadStateDict(state.scheduler as never);
-    setRngState(Uint8Array.from(Buffer.from(state.rng, 'base64')));
-    return state;
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
+/** The default step: one loss, one backward, one step of `optimizer`. */
+function defaultStep(opts: FitOptions): TrainStep {
+  const { model, optimizer } = opts;
+  const smoothing = opts.labelSmoothing ?? 0;
+  const lossFn = opts.loss ?? ((m, x, y) => defaultLoss(m, x, y, smoothing));
+  return (batch, { epoch, step }) => {
+    const { loss, logits } = lossFn(model, batch.images, batch.labels);
+    const value = loss.item();
+    // Checked before the update, so a diverged step never reaches the weights.
+    if (!Number.isFinite(value)) throw diverged(value, epoch, step);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    const correct = noGrad(() => logits.argmax(1).eq(batch.labels).sum().item());
+    return { loss: value, correct };
+  };
 }
 
 /**
- * The training loop every command uses: epochs of steps, evaluation after each epoch, metrics appended
- * to the run directory, and a checkpoint after each epoch (model, optimizer, scheduler, RNG and
- * history) from which `resume` continues exactly where the run stopped.
+ * The training loop every pipeline uses: epochs of steps, evaluation after each epoch, metrics appended
+ * to the run directory, and a checkpoint after each epoch (a TrainingState: model, optimizer, scheduler,
+ * whatever `state` adds, RNG and history) from which `resume` continues exactly where the run stopped.
  */
 export function fit(opts: FitOptions): FitResult {
   const { model, optimizer, scheduler, train, test, epochs, runDir } = opts;
   if (!(Number.isInteger(epochs) && epochs >= 1)) throw new LowbitError(`epochs must be a positive integer, got ${epochs}`);
+  const extraModules = opts.state?.modules ?? {};
+  const extraSchedulers = opts.state?.schedulers ?? {};
+  const trainingState = new TrainingState(
+    () => ({
+      modules: { model, ...extraModules },
+      optimizers: { optimizer, ...opts.state?.optimizers },
+      schedulers: { ...(scheduler ? { scheduler } : {}), ...extraSchedulers },
+    }),
+    { primary: 'model', modelConfig: opts.modelConfig },
+  );
   let startEpoch = 0;
   let history: EpochMetrics[] = [];
   let best = 0;
+  let resumedExtras: Record<string, JsonValue> = {};
   if (opts.resume && existsSync(lastCheckpointPath(runDir))) {
-    const state = restoreTrainingCheckpoint(opts);
-    startEpoch = state.epoch;
-    history = state.history;
-    best = state.bestTestAccuracy;
+    const saved = trainingState.load(lastCheckpointPath(runDir), { beforeTensors: opts.state?.beforeTensors });
+    startEpoch = saved.epoch;
+    history = saved.history;
+    best = saved.bestTestAccuracy;
+    resumedExtras = saved.extras;
     const logged = new Set(runDir.readMetrics().filter((m) => m.event === 'epoch').map((m) => m.epoch));
     for (const m of history) if (!logged.has(m.epoch)) runDir.appendMetrics({ event: 'epoch', ...m });
     runDir.appendMetrics({ event: 'resume', fromEpoch: startEpoch });
   }
   const resumedFromEpoch = startEpoch;
-  const smoothing = opts.labelSmoothing ?? 0;
-  const lossFn = opts.loss ?? ((m, x, y) => defaultLoss(m, x, y, smoothing));
+  const custom = opts.step !== undefined;
+  const step = opts.step ?? defaultStep(opts);
+  const evalModel = opts.evalModel ?? model;
 
   for (let epoch = startEpoch; epoch < epochs; epoch++) {
     model.train();
+    for (const m of Object.values(extraModules)) m.train();
     if ('epoch' in train) train.epoch = epoch;
     const lr = optimizer.paramGroups[0].lr;
     const t0 = performance.now();
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
-    let step = 0;
+    let stepIndex = 0;
+    const extraSums = new Map<string, number>();
     for (const batch of train) {
       const n = batch.labels.shape[0];
-      const lossValue = scope(() => {
-        const { loss, logits } = lossFn(model, batch.images, batch.labels);
-        const value = loss.item();
-        if (!Number.isFinite(value)) {
-          throw new LowbitError(`training diverged: loss is ${value} at epoch ${epoch + 1}, step ${step + 1}. Lower --lr or check the data.`);
-        }
-        optimizer.zeroGrad();
-        loss.backward();
-        optimizer.step();
-        correct += noGrad(() => logits.argmax(1).eq(batch.labels).sum().item());
+      const r = scope(() => {
+        const out = step(batch, { epoch, step: stepIndex });
+        if (custom && !Number.isFinite(out.loss)) throw diverged(out.loss, epoch, stepIndex);
         batch.images.dispose();
         batch.labels.dispose();
-        return value;
+        return out;
       });
-      lossSum += lossValue * n;
+      lossSum += r.loss * n;
+      correct += r.correct;
       seen += n;
-      step++;
-      opts.onStep?.({ epoch, epochs, step, steps: train.length, loss: lossValue, images: n });
+      for (const [k, v] of Object.entries(r.metrics ?? {})) extraSums.set(k, (extraSums.get(k) ?? 0) + v * n);
+      stepIndex++;
+      opts.onStep?.({ epoch, epochs, step: stepIndex, steps: train.length, loss: r.loss, images: n, ...(r.metrics ? { metrics: r.metrics } : {}) });
     }
     const seconds = (performance.now() - t0) / 1000;
     scheduler?.step();
-    const evalResult = test ? evaluate(model, test) : { loss: NaN, accuracy: NaN };
+    for (const s of Object.values(extraSchedulers)) s.step();
+    const evalResult = test ? evaluate(evalModel, test) : { loss: NaN, accuracy: NaN };
     const metrics: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / Math.max(seen, 1),
@@ -213,19 +245,14 @@ export function fit(opts: FitOptions): FitResult {
       imagesPerSecond: seen / seconds,
       seconds,
     };
+    if (extraSums.size > 0) metrics.extra = Object.fromEntries([...extraSums].map(([k, v]) => [k, v / Math.max(seen, 1)]));
     history.push(metrics);
     if (evalResult.accuracy > best) best = evalResult.accuracy;
     // Checkpoint first: a metrics line then always describes a saved epoch, so a run killed between
     // the two loses only the line, which resume writes back from the checkpoint's history.
-    saveTrainingCheckpoint(opts, {
-      epoch: epoch + 1,
-      scheduler: scheduler?.stateDict() ?? null,
-      rng: Buffer.from(getRngState()).toString('base64'),
-      bestTestAccuracy: best,
-      history,
-    });
+    trainingState.save(lastCheckpointPath(runDir), { epoch: epoch + 1, history, bestTestAccuracy: best, extras: opts.state?.extras?.() ?? {} });
     runDir.appendMetrics({ event: 'epoch', ...metrics });
     opts.onEpoch?.(metrics);
   }
-  return { history, final: history[history.length - 1] ?? null, bestTestAccuracy: best, resumedFromEpoch };
+  return { history, final: history[history.length - 1] ?? null, bestTestAccuracy: best, resumedFromEpoch, resumedExtras };
 }

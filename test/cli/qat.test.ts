@@ -1,20 +1,20 @@
-// lowbit qat: the quantization config and optimizer groups it builds from flags, and an end-to-end run
-// from a float checkpoint whose saved fake-quant model evaluates to the accuracy the run reported.
+// lowbit qat: the quantization config it builds from flags, and an end-to-end run from a float checkpoint
+// whose saved fake-quant model evaluates to the accuracy the run reported. The optimizer groups are the
+// library's (test/qat/qat-optimizer.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseCommandArgs } from '../../src/cli/command.ts';
-import { qatCommand, qatOptimizer, qatQuantConfig } from '../../src/cli/commands/qat.ts';
+import { qatCommand, qatQuantOptionsFrom } from '../../src/cli/commands/qat.ts';
 import { UsageError } from '../../src/errors.ts';
-import { createModel } from '../../src/models/index.ts';
-import { nonQuantizerParameters, quantizeModel, quantizerParameters } from '../../src/quant/index.ts';
+import { qatQuantConfig as libraryQuantConfig } from '../../src/qat/index.ts';
 import { loadSafetensors } from '../../src/nn/index.ts';
 import { makeTempDir, writeIdxSplit } from '../data/fixtures.ts';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'lowbit.js');
 const parse = (argv: string[]) => parseCommandArgs(qatCommand, argv).options;
-const weightDecayOf = (group: unknown) => (group as { weightDecay: number }).weightDecay;
+const qatQuantConfig = (o: ReturnType<typeof parse>) => libraryQuantConfig(qatQuantOptionsFrom(o));
 
 test('qat flags become a quantization config: body bits and kinds, 8-bit first/last, abits 32 = float activations', () => {
   const c = qatQuantConfig(parse(['--wbits', '3', '--abits', '4', '--wq', 'lsq', '--aq', 'pact', '--alpha-init', '2']));
@@ -26,26 +26,6 @@ test('qat flags become a quantization config: body bits and kinds, 8-bit first/l
   assert.throws(() => qatQuantConfig(parse(['--wbits', '1'])), (e: Error) => e instanceof UsageError && /--wbits 1: choose 2 to 8 bits/.test(e.message));
   assert.throws(() => qatQuantConfig(parse(['--abits', '16'])), /--abits 16: choose 2 to 8 bits \(or 32/);
   assert.throws(() => qatQuantConfig(parse(['--wq', 'sawb', '--per-channel'])), /--per-channel applies to --wq uniform or lsq/);
-});
-
-test('qat optimizer: PACT alphas share the weight-decayed group, LSQ steps get a group without weight decay', () => {
-  const pact = createModel({ name: 'lenet5', inChannels: 1, numClasses: 10, inputSize: [28, 28] });
-  quantizeModel(pact, qatQuantConfig(parse([])));
-  const o1 = qatOptimizer(parse(['--weight-decay', '1e-3']), pact);
-  assert.equal(o1.paramGroups.length, 1);
-  const alphas = quantizerParameters(pact, 'pact');
-  assert.ok(alphas.length >= 3);
-  for (const a of alphas) assert.ok(o1.paramGroups[0].params.includes(a));
-  assert.equal(weightDecayOf(o1.paramGroups[0]), 1e-3);
-  assert.equal(o1.paramGroups[0].params.length, pact.parameters().length);
-
-  const lsq = createModel({ name: 'lenet5', inChannels: 1, numClasses: 10, inputSize: [28, 28] });
-  quantizeModel(lsq, qatQuantConfig(parse(['--wq', 'lsq', '--aq', 'lsq'])));
-  const o2 = qatOptimizer(parse(['--weight-decay', '1e-3']), lsq);
-  assert.equal(o2.paramGroups.length, 2);
-  assert.deepEqual(new Set(o2.paramGroups[1].params), new Set(quantizerParameters(lsq, 'lsq')));
-  assert.equal(weightDecayOf(o2.paramGroups[1]), 0);
-  assert.deepEqual(new Set(o2.paramGroups[0].params), new Set(nonQuantizerParameters(lsq)));
 });
 
 test('lowbit qat fine-tunes a float checkpoint; the saved fake-quant checkpoint evaluates to the reported accuracy', () => {

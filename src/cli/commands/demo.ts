@@ -1,16 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModel, type ModelConfig } from '../../models/index.ts';
-import type { PtqConfig } from '../../ptq/index.ts';
-import { Generator, manualSeed } from '../../tensor/index.ts';
+import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
+import { runPtq, type PtqConfig, type PtqRunResult } from '../../ptq/index.ts';
+import { manualSeed } from '../../tensor/index.ts';
 import { writeReport } from '../../report/index.ts';
-import { RunDir } from '../../train/index.ts';
+import { loadCheckpoint, RunDir, trainModel } from '../../train/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { intOption, type Command } from '../command.ts';
 import { info, output } from '../output.ts';
-import { calibrationSet, runPtq, type PtqRunResult } from './ptq.ts';
-import { makeOptimizer, runTraining } from './train.ts';
+import { trainingProgress } from './train.ts';
 
 const BITS = [8, 4, 3, 2];
 /** Float baselines trained by experiments/float-baselines.sh and committed with the code. */
@@ -47,15 +46,32 @@ export const demoCommand: Command = {
       info(`demo: reusing the float model in ${checkpoint}`);
       trainInfo = `Float model reused from \`${checkpoint}\`.`;
     } else {
-      const modelConfig: ModelConfig = { name: modelName, inChannels: 1, numClasses: 10, inputSize: [28, 28] };
-      const model = createModel(modelConfig, { generator: new Generator(seed) }).toMemoryFormat_('channelsLast');
-      const trainOptions = { ...o, dataset: 'fashion-mnist', 'batch-size': '128', lr: '0.1', optimizer: 'sgd', momentum: '0.9', 'weight-decay': '5e-4', schedule: 'cosine', 'label-smoothing': '0', resume: existsSync(join(floatDir.checkpointDir, 'last.safetensors')) };
       info(`demo: training a float ${modelName} for ${o.epochs} epochs (cached for the next run)`);
-      runTraining({ o: trainOptions, command: 'demo-train', model, modelConfig: modelConfig as unknown as Record<string, unknown>, optimizer: makeOptimizer(trainOptions, model.parameters()), runDir: floatDir, config: { command: 'demo-train', model: modelConfig, options: trainOptions } });
+      trainModel({
+        model: modelName,
+        options: {
+          dataset: 'fashion-mnist',
+          batchSize: 128,
+          seed,
+          epochs: intOption(o, 'epochs', 1),
+          optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+          schedule: 'cosine',
+          labelSmoothing: 0,
+          augment: true,
+        },
+        runDir: floatDir,
+        resume: existsSync(join(floatDir.checkpointDir, 'last.safetensors')),
+        command: 'demo-train',
+        config: { options: o },
+        ...trainingProgress('demo-train'),
+      });
       trainInfo = `Float model trained by the demo: SGD (Nesterov, lr 0.1 cosine, wd 5e-4), batch 128, crop+flip, ${o.epochs} epochs.`;
     }
-    const dsOptions = { ...o, dataset: 'fashion-mnist' };
-    const calibration = calibrationSet(dsOptions, intOption(o, 'calib', 1), seed);
+    const calibration = calibrationSet('fashion-mnist', intOption(o, 'calib', 1), seed);
+    // The float model is loaded once; every PTQ run quantizes its own copy of it.
+    const float = loadCheckpoint(checkpoint);
+    for (const t of float.extraTensors.values()) t.dispose();
+    const test = new DataLoader(loadDataset('fashion-mnist', 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
     const runs: PtqRunResult[] = [];
     let floatAccuracy: number | undefined;
     for (const bits of BITS) {
@@ -63,12 +79,15 @@ export const demoCommand: Command = {
         const runDir = new RunDir(join(out, `ptq-${method}-w${bits}`));
         const config: PtqConfig = { method, bits, firstLastBits: 8, solver: 'fast', convention: 'signed', granularity: 'channel' };
         runDir.writeConfig({ command: 'demo-ptq', checkpoint, ptq: config, calib: calibration.shape[0], seed });
-        const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: dsOptions, floatAccuracy });
+        const run = runPtq({ model: float.model, modelConfig: float.modelConfig, config, calibration, test, runDir, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
+        const r = run.result;
+        run.dispose();
         floatAccuracy = r.floatAccuracy;
         info(`  ${method.toUpperCase().padEnd(4)} W${bits}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (drop ${(100 * r.drop).toFixed(2)} pp, ${r.seconds.toFixed(1)} s)`);
         runs.push(r);
       }
     }
+    float.model.dispose();
     const calibrationSize = calibration.shape[0];
     calibration.dispose();
     writeFileAtomic(join(out, 'result.json'), JSON.stringify({ model: modelName, floatAccuracy, runs }, null, 2) + '\n');

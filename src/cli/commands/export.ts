@@ -3,14 +3,12 @@ import { dirname, join } from 'node:path';
 import { LowbitError, UsageError } from '../../errors.ts';
 import { checkMatchesWeight, fromPtqCodes, saveOnnx, type LowBitWeight, type OnnxExportResult } from '../../export/index.ts';
 import { loadSafetensors, type Conv2d, type Linear, type Module } from '../../nn/index.ts';
-import { codeRange, quantizableLayers, type PtqConfig } from '../../ptq/index.ts';
+import { codeRange, PTQ_METADATA_KEY as PTQ_KEY, quantizableLayers, type PtqConfig } from '../../ptq/index.ts';
+import { isFloatBits } from '../../quant/index.ts';
 import { zeros, scope } from '../../tensor/index.ts';
 import { loadCheckpoint } from '../../train/index.ts';
 import { optionalInt, stringOption, type Command } from '../command.ts';
 import { info, output } from '../output.ts';
-
-/** Metadata key under which `lowbit ptq` records its config in model.safetensors and codes.safetensors. */
-const PTQ_KEY = 'lowbit.ptq';
 
 /**
  * The integer codes of a `lowbit ptq` result, by layer name, from its codes.safetensors. The file has
@@ -32,7 +30,7 @@ export function ptqWeightCodes(model: Module, codesPath: string, inputShape: num
       const bits = i === 0 || i === layers.length - 1 ? (config.firstLastBits ?? 8) : config.bits;
       const c = file.tensors.get(`${name}.weight_codes`);
       const s = file.tensors.get(`${name}.weight_scale`);
-      if (bits === 32 && c === undefined) return;
+      if (isFloatBits(bits) && c === undefined) return;
       if (c === undefined || s === undefined) throw new LowbitError(`${codesPath} has no codes for layer '${name}'; it belongs to another model`);
       const lw = fromPtqCodes(c, s, { ...codeRange(bits, config.convention ?? 'signed'), bits }, (module as Conv2d | Linear).weight.shape, `${codesPath}: ${name}`);
       checkMatchesWeight(lw, (module as Conv2d | Linear).weight, `${codesPath}: ${name}`);

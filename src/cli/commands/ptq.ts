@@ -1,104 +1,34 @@
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { DataLoader, loadDataset } from '../../data/index.ts';
+import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
-import { saveSafetensors } from '../../nn/index.ts';
-import { quantizeNetwork, toQuantModel, type LayerReport, type PtqConfig } from '../../ptq/index.ts';
-import { keep, manualSeed, type Tensor } from '../../tensor/index.ts';
-import { evaluate, loadCheckpoint, RunDir, saveCheckpoint } from '../../train/index.ts';
-import { intOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
+import { runPtq, type LayerReport, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
+import { FLOAT_BITS, isFloatBits } from '../../quant/index.ts';
+import { manualSeed } from '../../tensor/index.ts';
+import { loadCheckpoint, RunDir } from '../../train/index.ts';
+import { bitsOption, intOption, stringOption, type Command } from '../command.ts';
 import { datasetName, DATA_OPTIONS } from '../data-setup.ts';
 import { info, output } from '../output.ts';
 import { Progress, withImageProgress } from '../progress.ts';
 import { defaultRunDir } from './train.ts';
 
-/** A seeded random subset of the training images, normalized like training batches. */
-export function calibrationSet(o: ParsedOptions, count: number, seed: number): Tensor {
-  const train = loadDataset(datasetName(o), 'train');
-  if (count > train.length) throw new UsageError(`--calib ${count}: the training set has only ${train.length} images`);
-  const loader = new DataLoader(train, { batchSize: count, seed, shuffle: true });
-  for (const batch of loader) {
-    batch.labels.dispose();
-    return keep(batch.images);
-  }
-  throw new UsageError('the training set is empty');
-}
-
-export function formatLayerTable(reports: LayerReport[]): string {
+export function formatLayerTable(reports: PtqLayerSummary[]): string {
   const rows = reports.map((r) => `  ${r.name.padEnd(26)} ${r.kind.padEnd(6)} ${String(r.bits).padStart(4)}  ${`${r.shape[0]}x${r.shape[1]}`.padEnd(10)} ${(100 * r.relativeError).toFixed(2).padStart(8)}%  ${r.seconds.toFixed(2).padStart(6)} s`);
   return [`  ${'layer'.padEnd(26)} ${'kind'.padEnd(6)} bits  ${'N1xN0'.padEnd(10)} rel. error    time`, ...rows].join('\n');
 }
 
-export interface PtqRunResult {
-  method: string;
-  wbits: number;
-  /** 32: float activations. */
-  abits: number;
-  floatAccuracy: number;
-  quantizedAccuracy: number;
-  drop: number;
-  seconds: number;
-  layers: { name: string; kind: string; bits: number; shape: number[]; relativeError: number; errorRows: number; seconds: number; phases: LayerReport['phases'] }[];
-}
-
-/** Quantizes a float checkpoint and evaluates it; writes the run directory. Shared by ptq and demo. */
-export function runPtq(args: {
-  checkpoint: string;
-  config: PtqConfig;
-  calibration: Tensor;
-  runDir: RunDir;
-  datasetOptions: ParsedOptions;
-  floatAccuracy?: number;
-  onnx?: boolean;
-  /** Activation bits (quantized after the weights); null or omitted: float activations. */
-  actBits?: number | null;
-}): PtqRunResult {
-  const { checkpoint, config, calibration, runDir } = args;
-  // onnx: `checkpoint` is an ONNX file, imported as a lowbit model (src/export); the result is written as low-bit ONNX.
-  const load = args.onnx ? loadOnnxForPtq : loadCheckpoint;
-  const analog = load(checkpoint);
-  const copy = load(checkpoint);
-  const testSet = loadDataset(datasetName(args.datasetOptions), 'test');
-  const test = new DataLoader(testSet, { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
-  const floatAccuracy = args.floatAccuracy ?? evaluate(analog.model, withImageProgress(test, 'evaluate float', testSet.length)).accuracy;
-  const t0 = performance.now();
+/** Progress bars for runPtq: one over the layers, one per evaluation. */
+export function ptqProgress(config: PtqConfig, testImages: number) {
   const progress: { bar?: Progress } = {};
-  const reports = quantizeNetwork(analog.model, copy.model, calibration, config, (p) => {
-    progress.bar ??= new Progress({ label: `${config.method} W${config.bits}`, total: p.layers, unit: 'layers' });
-    if (p.done) progress.bar.tick(1, p.name);
-  });
-  progress.bar?.finish();
-  const actBits = args.actBits ?? null;
-  // A lowbit checkpoint result becomes a fake-quant model (fixed grids, optional activation quantizers)
-  // whose checkpoint rebuilds itself; an ONNX import keeps its plain layers for savePtqOnnx.
-  if (actBits !== null && !args.onnx) info(`calibrating ${actBits}-bit activation ranges on ${calibration.shape[0]} images`);
-  const quant = args.onnx ? null : toQuantModel(copy.model, reports, config, { actBits, calibration });
-  const seconds = (performance.now() - t0) / 1000;
-  const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
-  const quantizedAccuracy = evaluate(copy.model, withImageProgress(test, label, testSet.length)).accuracy;
-  if (args.onnx) savePtqOnnx(runDir.file('model.onnx'), copy.model as ReturnType<typeof loadOnnxForPtq>['model'], reports, config);
-  else saveCheckpoint(runDir.file('model.safetensors'), copy.model, { ...copy.modelConfig, quant }, { metadata: { 'lowbit.ptq': JSON.stringify(config) } });
-  const codes = new Map<string, Tensor>();
-  for (const r of reports) {
-    codes.set(`${r.name}.weight_codes`, r.codes);
-    codes.set(`${r.name}.weight_scale`, r.scales);
-  }
-  saveSafetensors(runDir.file('codes.safetensors'), codes, { 'lowbit.ptq': JSON.stringify(config) });
-  for (const t of codes.values()) t.dispose();
-  const result: PtqRunResult = {
-    method: config.method,
-    wbits: config.bits,
-    abits: actBits ?? 32,
-    floatAccuracy,
-    quantizedAccuracy,
-    drop: floatAccuracy - quantizedAccuracy,
-    seconds,
-    layers: reports.map(({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases }) => ({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases })),
+  return {
+    onLayer: (p: { layers: number; name: string; done: boolean; layer: number }) => {
+      progress.bar ??= new Progress({ label: `${config.method} W${config.bits}`, total: p.layers, unit: 'layers' });
+      if (p.done) progress.bar.tick(1, p.name);
+      if (p.done && p.layer === p.layers - 1) progress.bar.finish();
+    },
+    onCalibrateActivations: (c: { bits: number; images: number }) => info(`calibrating ${c.bits}-bit activation ranges on ${c.images} calibration images`),
+    wrapTest: <T extends { labels: { shape: number[] } }>(test: { readonly length: number; [Symbol.iterator](): Iterator<T> }, label: string) => withImageProgress(test, label, testImages),
   };
-  runDir.writeResult(result as unknown as Record<string, unknown>);
-  analog.model.dispose();
-  copy.model.dispose();
-  return result;
 }
 
 export const ptqCommand: Command = {
@@ -138,26 +68,47 @@ export const ptqCommand: Command = {
     manualSeed(seed);
     const config: PtqConfig = {
       method: o.method as PtqConfig['method'],
-      bits: intOption(o, 'wbits', 2),
-      firstLastBits: intOption(o, 'first-last-bits', 2),
+      bits: bitsOption(o, 'wbits'),
+      firstLastBits: bitsOption(o, 'first-last-bits', { allowFloat: true }),
       solver: o.solver as PtqConfig['solver'],
       convention: o.alphabet as PtqConfig['convention'],
       granularity: o.granularity as PtqConfig['granularity'],
       gramDtype: o['gram-dtype'] as PtqConfig['gramDtype'],
     };
-    if (config.bits > 8) throw new UsageError(`--wbits ${config.bits}: choose 2..8`);
-    const abits = intOption(o, 'abits', 2);
-    if (abits !== 32 && abits > 8) throw new UsageError(`--abits ${abits}: choose 2..8, or 32 for float activations`);
-    if (onnx && abits !== 32) throw new UsageError('--abits with --onnx: activation quantization is not exported for imported ONNX models yet; quantize the weights only');
+    const abits = bitsOption(o, 'abits', { allowFloat: true });
+    if (onnx && !isFloatBits(abits)) throw new UsageError('--abits with --onnx: activation quantization is not exported for imported ONNX models yet; quantize the weights only');
+    const calib = intOption(o, 'calib', 1);
     const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('ptq', String(o.method)));
-    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, abits, calib: intOption(o, 'calib', 1), seed });
-    const calibration = calibrationSet(o, intOption(o, 'calib', 1), seed);
+    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, abits, calib, seed });
+    const trainSet = loadDataset(datasetName(o), 'train');
+    if (calib > trainSet.length) throw new UsageError(`--calib ${calib}: the training set has only ${trainSet.length} images`);
+    const calibration = calibrationSet(trainSet, calib, seed);
     info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images -> ${runDir.path}`);
-    const r = runPtq({ checkpoint, config, calibration, runDir, datasetOptions: o, onnx, actBits: abits === 32 ? null : abits });
+    // An ONNX file is imported as a lowbit model (src/export) and its result written as low-bit ONNX.
+    const source = onnx ? loadOnnxForPtq(checkpoint) : loadCheckpoint(checkpoint);
+    const testSet = loadDataset(datasetName(o), 'test');
+    const test = new DataLoader(testSet, { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
+    const run = runPtq({
+      model: source.model,
+      modelConfig: source.modelConfig,
+      // The imported graph module has no config to rebuild it from: its copy is imported again.
+      ...(onnx ? { copy: () => loadOnnxForPtq(checkpoint).model } : {}),
+      config,
+      calibration,
+      test,
+      actBits: isFloatBits(abits) ? null : abits,
+      fakeQuantModel: !onnx,
+      runDir,
+      ...ptqProgress(config, testSet.length),
+    });
+    if (onnx) savePtqOnnx(runDir.file('model.onnx'), run.model as ReturnType<typeof loadOnnxForPtq>['model'], run.reports, config);
+    run.dispose();
+    source.model.dispose();
     calibration.dispose();
+    const r = run.result;
     const human = [
-      formatLayerTable(r.layers as LayerReport[]),
-      `${r.method} W${r.wbits}${r.abits === 32 ? '' : `A${r.abits}`}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
+      formatLayerTable(r.layers),
+      `${r.method} W${r.wbits}${r.abits === FLOAT_BITS ? '' : `A${r.abits}`}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
     ].join('\n');
     output(o, r, human);
   },

@@ -1,48 +1,45 @@
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { createModel, MODEL_NAMES, complexity, type ModelConfig } from '../../models/index.ts';
-import { CosineAnnealingLR, MultiStepLR, SGD, Adam, AdamW, type LRScheduler, type Optimizer } from '../../optim/index.ts';
-import { Generator, manualSeed, type Tensor } from '../../tensor/index.ts';
-import { fit, RunDir, saveCheckpoint, lastCheckpointPath } from '../../train/index.ts';
-import type { Module } from '../../nn/index.ts';
+import { MODEL_NAMES } from '../../models/index.ts';
+import { OPTIMIZER_NAMES, SCHEDULE_NAMES } from '../../optim/index.ts';
+import { lastCheckpointPath, RunDir, trainModel, TRAINING_DEFAULTS, type TrainingCallbacks, type TrainingOptions } from '../../train/index.ts';
 import { intOption, numberOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
-import { DATA_OPTIONS, makeLoaders } from '../data-setup.ts';
+import { DATA_OPTIONS, dataOptions } from '../data-setup.ts';
 import { Progress } from '../progress.ts';
 import { existsSync } from 'node:fs';
 import { output, info } from '../output.ts';
 
+const D = TRAINING_DEFAULTS;
+
 export const OPTIMIZER_OPTIONS = {
-  epochs: { type: 'string', default: '10', metavar: 'N', description: 'training epochs' },
-  lr: { type: 'string', default: '0.1', metavar: 'X', description: 'initial learning rate' },
-  optimizer: { type: 'string', default: 'sgd', choices: ['sgd', 'adam', 'adamw'], description: 'optimizer' },
-  momentum: { type: 'string', default: '0.9', metavar: 'X', description: 'SGD momentum' },
+  epochs: { type: 'string', default: String(D.epochs), metavar: 'N', description: 'training epochs' },
+  lr: { type: 'string', default: String(D.optimizer.lr), metavar: 'X', description: 'initial learning rate' },
+  optimizer: { type: 'string', default: D.optimizer.name, choices: OPTIMIZER_NAMES, description: 'optimizer' },
+  momentum: { type: 'string', default: String(D.optimizer.momentum), metavar: 'X', description: 'SGD momentum' },
   'plain-momentum': { type: 'boolean', description: 'classical instead of Nesterov momentum (SGD)' },
-  'weight-decay': { type: 'string', default: '5e-4', metavar: 'X', description: 'weight decay (L2 for SGD/Adam, decoupled for AdamW)' },
-  schedule: { type: 'string', default: 'cosine', choices: ['cosine', 'multistep', 'constant'], description: 'learning-rate schedule over the epochs' },
-  'label-smoothing': { type: 'string', default: '0', metavar: 'X', description: 'label smoothing of the cross entropy' },
+  'weight-decay': { type: 'string', default: String(D.optimizer.weightDecay), metavar: 'X', description: 'weight decay (L2 for SGD/Adam, decoupled for AdamW)' },
+  schedule: { type: 'string', default: D.schedule, choices: SCHEDULE_NAMES, description: 'learning-rate schedule over the epochs' },
+  'label-smoothing': { type: 'string', default: String(D.labelSmoothing), metavar: 'X', description: 'label smoothing of the cross entropy' },
   'no-augment': { type: 'boolean', description: 'turn off random crop + horizontal flip' },
   out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/<command>-<model>-<time>)' },
   resume: { type: 'boolean', description: "continue the run in --out from its last checkpoint" },
 } as const;
 
-/** Builds the optimizer from the common flags; groups let quantizer parameters get their own settings. */
-export function makeOptimizer(o: ParsedOptions, params: Tensor[] | { params: Tensor[]; weightDecay?: number }[]): Optimizer {
-  const lr = numberOption(o, 'lr', 0);
-  const weightDecay = numberOption(o, 'weight-decay', 0);
-  switch (o.optimizer) {
-    case 'adam':
-      return new Adam(params, { lr, weightDecay });
-    case 'adamw':
-      return new AdamW(params, { lr, weightDecay });
-    default:
-      return new SGD(params, { lr, momentum: numberOption(o, 'momentum', 0), nesterov: !o['plain-momentum'], weightDecay });
-  }
-}
-
-export function makeScheduler(o: ParsedOptions, optimizer: Optimizer, epochs: number): LRScheduler | undefined {
-  if (o.schedule === 'cosine') return new CosineAnnealingLR(optimizer, { tMax: epochs });
-  if (o.schedule === 'multistep') return new MultiStepLR(optimizer, { milestones: [Math.floor(epochs / 2), Math.floor((3 * epochs) / 4)], gamma: 0.1 });
-  return undefined;
+/** The data and optimizer flags as the library's TrainingOptions. */
+export function trainingOptionsFrom(o: ParsedOptions): TrainingOptions {
+  return {
+    ...dataOptions(o, !o['no-augment']),
+    epochs: intOption(o, 'epochs', 1),
+    optimizer: {
+      name: o.optimizer as TrainingOptions['optimizer']['name'],
+      lr: numberOption(o, 'lr', 0),
+      momentum: numberOption(o, 'momentum', 0),
+      nesterov: !o['plain-momentum'],
+      weightDecay: numberOption(o, 'weight-decay', 0),
+    },
+    schedule: o.schedule as TrainingOptions['schedule'],
+    labelSmoothing: numberOption(o, 'label-smoothing', 0),
+  };
 }
 
 export function defaultRunDir(command: string, model: string): string {
@@ -50,62 +47,34 @@ export function defaultRunDir(command: string, model: string): string {
   return join('runs', `${command}-${model}-${stamp}`);
 }
 
-/** Trains with progress and the run directory's records; shared by train and qat. */
-export function runTraining(args: {
-  o: ParsedOptions;
-  command: string;
-  model: Module;
-  modelConfig: Record<string, unknown>;
-  optimizer: Optimizer;
-  runDir: RunDir;
-  config: Record<string, unknown>;
-}): Record<string, unknown> {
-  const { o, model, optimizer, runDir } = args;
-  const epochs = intOption(o, 'epochs', 1);
+/** Refuses to overwrite a run directory that holds a run unless --resume was given. */
+export function checkResume(o: ParsedOptions, runDir: RunDir): boolean {
   const resume = Boolean(o.resume);
   if (!resume && existsSync(lastCheckpointPath(runDir))) {
     throw new UsageError(`${runDir.path} already holds a run: pass --resume to continue it, or choose another --out`);
   }
-  const loaders = makeLoaders(o, { augment: !o['no-augment'] });
-  const scheduler = makeScheduler(o, optimizer, epochs);
-  if (!resume || runDir.readConfig() === null) runDir.writeConfig(args.config);
-  info(`${args.command}: ${loaders.trainSet.name} (${loaders.trainSet.length} images) -> ${runDir.path}`);
+  return resume;
+}
+
+/** The progress bar per epoch and the lines a training command prints. */
+export function trainingProgress(command: string): TrainingCallbacks {
   let bar: Progress | null = null;
-  const result = fit({
-    model,
-    optimizer,
-    scheduler,
-    train: loaders.train,
-    test: loaders.test,
-    epochs,
-    modelConfig: args.modelConfig,
-    runDir,
-    resume,
-    labelSmoothing: numberOption(o, 'label-smoothing', 0),
+  let images = 0;
+  return {
+    onStart: (s) => {
+      images = s.trainImages;
+      info(`${command}: ${s.trainSet} (${s.trainImages} images) -> ${s.runDir}`);
+    },
     onStep: (s) => {
-      if (s.step === 1) bar = new Progress({ label: `epoch ${s.epoch + 1}/${s.epochs}`, total: loaders.train.length === s.steps ? loaders.trainSet.length : s.steps * loaders.train.batchSize, unit: 'img' });
+      if (s.step === 1) bar = new Progress({ label: `epoch ${s.epoch + 1}/${s.epochs}`, total: images, unit: 'img' });
       bar?.tick(s.images, `loss ${s.loss.toFixed(4)}`);
     },
     onEpoch: (m) => {
       bar?.finish(`train loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%  test acc ${(100 * m.testAccuracy).toFixed(2)}%`);
       bar = null;
     },
-  });
-  if (result.resumedFromEpoch > 0) info(`resumed from epoch ${result.resumedFromEpoch}`);
-  const weightsPath = runDir.file('model.safetensors');
-  saveCheckpoint(weightsPath, model, args.modelConfig);
-  const final = result.final;
-  const summary = {
-    command: args.command,
-    testAccuracy: final?.testAccuracy ?? null,
-    bestTestAccuracy: result.bestTestAccuracy,
-    epochs,
-    imagesPerSecond: final?.imagesPerSecond ?? null,
-    checkpoint: weightsPath,
-    history: result.history,
+    onResume: (r) => info(`resumed from epoch ${r.epoch}`),
   };
-  runDir.writeResult(summary);
-  return summary;
 }
 
 export const trainCommand: Command = {
@@ -124,31 +93,19 @@ export const trainCommand: Command = {
     ...OPTIMIZER_OPTIONS,
   },
   run(o) {
-    const seed = intOption(o, 'seed', 0);
-    manualSeed(seed);
-    const out = typeof o.out === 'string' ? o.out : defaultRunDir('train', String(o.model));
-    const runDir = new RunDir(out);
+    const options = trainingOptionsFrom(o);
     const modelName = stringOption(o, 'model');
-    const shape = o.dataset === 'cifar10' ? { inChannels: 3, inputSize: [32, 32] as [number, number] } : { inChannels: 1, inputSize: [28, 28] as [number, number] };
-    const modelConfig: ModelConfig = {
-      name: modelName,
-      numClasses: 10,
-      ...shape,
+    const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('train', modelName));
+    const resume = checkResume(o, runDir);
+    const { summary } = trainModel({
+      model: modelName,
       ...(typeof o.widths === 'string' ? { widths: o.widths.split(',').map(Number) } : {}),
-    };
-    // The loaders hand out channels-last batches; channels-last weights make ATen use its NHWC kernels.
-    const model = createModel(modelConfig, { generator: new Generator(seed) }).toMemoryFormat_('channelsLast');
-    const optimizer = makeOptimizer(o, model.parameters());
-    const c = complexity(model, [modelConfig.inChannels, ...modelConfig.inputSize]);
-    info(`${modelName}: ${(c.params / 1e6).toFixed(3)} M params, ${(c.macs / 1e6).toFixed(2)} M MACs per image`);
-    const summary = runTraining({
-      o,
-      command: 'train',
-      model,
-      modelConfig: modelConfig as unknown as Record<string, unknown>,
-      optimizer,
+      options,
       runDir,
-      config: { command: 'train', model: modelConfig, options: o, params: c.params, macs: c.macs },
+      resume,
+      config: { options: o },
+      onModel: ({ params, macs }) => info(`${modelName}: ${(params / 1e6).toFixed(3)} M params, ${(macs / 1e6).toFixed(2)} M MACs per image`),
+      ...trainingProgress('train'),
     });
     output(o, summary, `test accuracy ${(100 * Number(summary.testAccuracy)).toFixed(2)}% (best ${(100 * Number(summary.bestTestAccuracy)).toFixed(2)}%), weights in ${summary.checkpoint}`);
   },

@@ -1,0 +1,130 @@
+/**
+ * Post-training quantization as a pipeline: quantize a float model's weights layer by layer from the
+ * calibration images (quantizeNetwork), optionally set activation ranges afterwards, evaluate float and
+ * quantized models on a test set, and write the run directory. The float model is loaded once by the
+ * caller; the working copy PTQ overwrites is made from it (its state dict), not read again from disk.
+ */
+import type { Module } from '../nn/index.ts';
+import { saveSafetensors } from '../nn/index.ts';
+import { FLOAT_BITS, type QuantConfig } from '../quant/index.ts';
+import type { Tensor } from '../tensor/index.ts';
+import { copyCheckpointModel, evaluate, saveCheckpoint, type BatchSource, type CheckpointModelConfig, type RunDir } from '../train/index.ts';
+import { quantizeNetwork, type LayerReport, type PtqConfig, type PtqProgress } from './quantize-network.ts';
+import { toQuantModel } from './to-quant-model.ts';
+
+/** Metadata key under which PTQ records its config in model.safetensors and codes.safetensors. */
+export const PTQ_METADATA_KEY = 'lowbit.ptq';
+
+/** A layer's line in result.json (its report without the code tensors). */
+export type PtqLayerSummary = Pick<LayerReport, 'name' | 'kind' | 'bits' | 'shape' | 'relativeError' | 'errorRows' | 'seconds' | 'phases'>;
+
+export interface PtqRunResult {
+  method: string;
+  wbits: number;
+  /** FLOAT_BITS (32): float activations. */
+  abits: number;
+  floatAccuracy: number;
+  quantizedAccuracy: number;
+  drop: number;
+  seconds: number;
+  layers: PtqLayerSummary[];
+}
+
+export interface RunPtqArgs {
+  /** The float ("analog") model; only read, and left as it was. */
+  model: Module;
+  /** Its checkpoint config (what loadCheckpoint returned); the quantized checkpoint records it with the QuantConfig. */
+  modelConfig: CheckpointModelConfig | Record<string, unknown>;
+  /**
+   * Makes the working copy that PTQ quantizes in place. Default: a model built from `modelConfig` holding
+   * `model`'s state dict (lowbit checkpoints); other sources (an ONNX import) pass their own.
+   */
+  copy?: (model: Module) => Module;
+  config: PtqConfig;
+  /** Calibration images, normalized, NCHW (see calibrationSet). */
+  calibration: Tensor;
+  /** The test set both models are evaluated on. */
+  test: BatchSource;
+  /** The float model's test accuracy when already known (skips that evaluation). */
+  floatAccuracy?: number;
+  /** Activation bits, quantized after the weights with ranges set on the calibration images; null or omitted: float activations. */
+  actBits?: number | null;
+  /**
+   * true (default): the result becomes a fake-quant model with fixed grids whose checkpoint rebuilds
+   * itself (model.safetensors). false: the copy keeps plain layers holding the grid values, for a
+   * writer that takes the codes instead (the ONNX export of an imported model); nothing is saved as
+   * model.safetensors.
+   */
+  fakeQuantModel?: boolean;
+  /** Where to write model.safetensors, codes.safetensors and result.json; omitted: nothing is written. */
+  runDir?: RunDir;
+  /** Per-layer progress of the weight quantization. */
+  onLayer?: (p: PtqProgress) => void;
+  /** Before activation ranges are calibrated. */
+  onCalibrateActivations?: (info: { bits: number; images: number }) => void;
+  /** Wraps the test source of each evaluation (e.g. a progress bar); `label` says which. */
+  wrapTest?: (test: BatchSource, label: string) => BatchSource;
+}
+
+export interface PtqRun {
+  result: PtqRunResult;
+  /** The quantized copy (the caller disposes it, or calls dispose()). */
+  model: Module;
+  /** The QuantConfig recorded with a fake-quant result; null when fakeQuantModel is false. */
+  quant: QuantConfig | null;
+  /** Per-layer reports with their integer codes and steps (owned here until dispose()). */
+  reports: LayerReport[];
+  /** Frees the quantized copy and the reports' tensors. */
+  dispose(): void;
+}
+
+/** Quantizes a float model post-training and evaluates it (see the file comment). */
+export function runPtq(args: RunPtqArgs): PtqRun {
+  const { model: analog, config, calibration, runDir } = args;
+  const fakeQuant = args.fakeQuantModel ?? true;
+  const copy = args.copy ? args.copy(analog) : copyCheckpointModel(analog, args.modelConfig as unknown as CheckpointModelConfig);
+  const wrap = args.wrapTest ?? ((t: BatchSource) => t);
+  const floatAccuracy = args.floatAccuracy ?? evaluate(analog, wrap(args.test, 'evaluate float')).accuracy;
+  const t0 = performance.now();
+  const reports = quantizeNetwork(analog, copy, calibration, config, args.onLayer);
+  const actBits = args.actBits ?? null;
+  if (actBits !== null && fakeQuant) args.onCalibrateActivations?.({ bits: actBits, images: calibration.shape[0] });
+  const quant = fakeQuant ? toQuantModel(copy, reports, config, { actBits, calibration }) : null;
+  const seconds = (performance.now() - t0) / 1000;
+  const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
+  const quantizedAccuracy = evaluate(copy, wrap(args.test, label)).accuracy;
+  const result: PtqRunResult = {
+    method: config.method,
+    wbits: config.bits,
+    abits: actBits ?? FLOAT_BITS,
+    floatAccuracy,
+    quantizedAccuracy,
+    drop: floatAccuracy - quantizedAccuracy,
+    seconds,
+    layers: reports.map(({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases }) => ({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases })),
+  };
+  if (runDir) {
+    const metadata = { [PTQ_METADATA_KEY]: JSON.stringify(config) };
+    if (fakeQuant) saveCheckpoint(runDir.file('model.safetensors'), copy, { ...args.modelConfig, quant }, { metadata });
+    const codes = new Map<string, Tensor>();
+    for (const r of reports) {
+      codes.set(`${r.name}.weight_codes`, r.codes);
+      codes.set(`${r.name}.weight_scale`, r.scales);
+    }
+    saveSafetensors(runDir.file('codes.safetensors'), codes, metadata);
+    runDir.writeResult(result as unknown as Record<string, unknown>);
+  }
+  return {
+    result,
+    model: copy,
+    quant,
+    reports,
+    dispose() {
+      for (const r of reports) {
+        r.codes.dispose();
+        r.scales.dispose();
+      }
+      copy.dispose();
+    },
+  };
+}
