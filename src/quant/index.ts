@@ -62,4 +62,3 @@ export { quantizeModel, type QuantizedLayer } from './quantize-model.ts';
 export { foldBatchNorm } from './fold-batch-norm.ts';
 export { calibrateActivations } from './calibrate.ts';
 export { namedQuantizers, quantizerParameters, nonQuantizerParameters } from './model-quantizers.ts';
-export { FLOAT_BITS, MIN_BITS, MAX_BITS, isFloatBits, bitsProblem, checkBits, intGrid, type IntGrid, type IntGridSpec } from './int-grid.ts';
