@@ -3,7 +3,7 @@
  * to its nearest element. Codes are the integers k; the step delta is the scale that turns them back
  * into weights.
  *
- * Step size (Zhang, Zhou & Saab reference code, `src/step_algorithm.py` @ 911a24bb, methods/gpfq.md §1.2(a)):
+ * Step size (Zhang, Zhou & Saab reference code, `src/step_algorithm.py` @ 911a24bb, docs/gpfq.md, "The alphabet"):
  *   delta = C * mean_i( quantile_p(|W_i,:|) ) / K,  K = 2^(b-1)
  * one step per layer, C = 1.16 and p = 1 (each row's max |w|) by default. With granularity 'channel' the
  * mean is dropped: delta_i = C * quantile_p(|W_i,:|) / K, one step per output neuron (row).

@@ -2,7 +2,7 @@
  * GPFQ's column loop with its residual updates deferred to matrix products: the same greedy path as
  * gpfq-reference.ts, at O(m N0 N1) work like it, but compute-bound instead of memory-bound.
  *
- * The loop needs, at column t, only <X~_t, u_{t-1} + w_t X_t> (methods/gpfq.md §4). For a block of
+ * The loop needs, at column t, only <X~_t, u_{t-1} + w_t X_t> (docs/gpfq.md, "Solvers"). For a block of
  * columns b..e-1 and residuals U = u_{b-1} (one column per neuron, m x N1) that splits into
  *   <X~_t, u_{b-1}>                                  P = X~_blk' U          (len x N1)
  *   + sum_{b<=j<=t} <X~_t, X_j> w_j                  W_blk tril(X~_blk' X_blk)'

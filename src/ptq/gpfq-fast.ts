@@ -5,7 +5,7 @@
  * The loop touches the data only through inner products. With u_{t-1} = sum_{j<t} (w_j X_j - q_j X~_j):
  *   <X~_t, u_{t-1} + w_t X_t> = sum_{j<=t} A[t,j] w_j - sum_{j<t} B[t,j] q_j,    ||X~_t||^2 = B[t,t]
  * so GPFQ's step q_t = Q(<X~_t, u_{t-1} + w_t X_t> / ||X~_t||^2) (arXiv 2201.11113, the algorithm of §1;
- * methods/gpfq.md §4) becomes
+ * docs/gpfq.md, "Solvers") becomes
  *   R = W tril(A)'                    R[:, t] = sum_{j<=t} A[t,j] w_j, one N1 x N0 x N0 product
  *   q_t = Q(R[:, t] / B[t,t]),  then R[:, s] -= q_t B[s,t] for every later s
  * a forward substitution against B. Blocked with lazy updates (as GPTQ does for its own recursion):

@@ -4,7 +4,7 @@
  *
  * On entry r[i, t] = <X~_t, u_{b-1} + sum_{b<=j<=t} w_j X_j> for neuron i and the block's columns t
  * (u_{b-1}: the neuron's residual after the columns before the block). Column by column it sets
- *   q_t = Q(r[i, t] / ||X~_t||^2)            (arXiv 2201.11113, the algorithm of §1; methods/gpfq.md §4)
+ *   q_t = Q(r[i, t] / ||X~_t||^2)            (arXiv 2201.11113, the algorithm of §1; docs/gpfq.md, "Solvers")
  *   r[i, s] -= q_t <X~_s, X~_t>   for the block's later columns s
  * which subtracts q_t X~_t from every later inner product, as u_t = u_{t-1} + w_t X_t - q_t X~_t does.
  * Dead inputs (||X~_t|| = 0) get q_t = 0, as the reference code's norm > 0 test.

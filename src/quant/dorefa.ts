@@ -8,7 +8,7 @@
  *
  * Activations are clipped to [0, 1] and quantized with n steps there: truly k-bit, 2^k values. (The
  * auxiliary-module reference code clips to [0, 6] but keeps the 1/n step, which gives 6n + 1 levels,
- * 19 at "2 bits"; see methods/auxq.md sec. 4.1. That is not reproduced here.)
+ * 19 at "2 bits"; see docs/auxiliary-module.md, "Quantizer". That is not reproduced here.)
  *
  * Weight codes: 2 q_k(.) - 1 = (2i - n) / n with i = round(n w_n), so codes are the odd integers in
  * [-n, n] (codeStep 2) with scale 1/n, and the 2^k levels have no zero (at 2 bits: -1, -1/3, 1/3, 1).

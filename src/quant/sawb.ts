@@ -6,7 +6,7 @@
  *   w_n = clip(w / alpha, -1, 1) / 2 + 1/2,  q = round((2^b - 1) w_n) / (2^b - 1),  w_q = (2q - 1) alpha
  *
  * (c1, c2) per bit width from IBM's reference code (fms-model-optimizer `sawb_params`, commit 308643fb;
- * see methods/nce.md sec. 2). The 2^b levels are symmetric with no zero: at 2 bits {-alpha, -alpha/3,
+ * see docs/quantizers.md, "SAWB"). The 2^b levels are symmetric with no zero: at 2 bits {-alpha, -alpha/3,
  * alpha/3, alpha}. As codes: w_q = c * alpha / (2^b - 1) with c odd in [-(2^b - 1), 2^b - 1], so the
  * exported grid has codeStep 2.
  *

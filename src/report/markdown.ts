@@ -2,6 +2,7 @@
  * The markdown summary of a report: the numbers as tables (accuracy per method and bit width,
  * per-layer error, training epochs, NCE widths), readable in a terminal or on a code host.
  */
+import { FLOAT_BITS } from '../quant/int-grid.ts';
 import { findPtqRun, methodLabel, ptqGroups, type PtqGroup, type RunCollection, type RunRecord } from './run-data.ts';
 
 export interface ReportText {
@@ -61,7 +62,7 @@ export function widthRows(run: RunRecord): { header: string[]; rows: string[][] 
 /** W4A4-style label of a run's bit widths, '' when it records none. */
 export function bitsLabel(run: RunRecord): string {
   if (run.wbits === undefined && run.abits === undefined) return '';
-  return `W${run.wbits ?? 32}A${run.abits ?? 32}`;
+  return `W${run.wbits ?? FLOAT_BITS}A${run.abits ?? FLOAT_BITS}`;
 }
 
 export function runTitle(run: RunRecord): string {

@@ -246,7 +246,7 @@ export function loadRuns(root: string): RunCollection {
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   if (children.length === 0) {
     if (!hasRunFiles(root)) {
-      throw new LowbitError(`${root} holds no run: expected config.json, metrics.jsonl or result.json there or in its subdirectories. Run lowbit train, ptq or demo with --out ${root}, or pass another directory`);
+      throw new LowbitError(`${root} holds no run: expected config.json, metrics.jsonl or result.json there or in its subdirectories. Pass loadRuns the directory of a run (where train, ptq, qat or demo wrote its output) or a directory of runs`);
     }
     return { root, runs: [readRun(root, basename(root) || root)], summary: null };
   }

@@ -6,7 +6,7 @@
  */
 import { LowbitError } from '../../errors.ts';
 import type { NodeProto } from '../onnx/proto.ts';
-import { Attributes } from './read-model.ts';
+import { Attributes } from './attributes.ts';
 import type { HostTensor } from './tensor-proto.ts';
 
 /** The folded value of `node` if it is a foldable node whose inputs are all constants, else null. */

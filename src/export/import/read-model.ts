@@ -5,7 +5,7 @@
  * problem, before any compute runs.
  */
 import { LowbitError } from '../../errors.ts';
-import { AttributeType, DataType, decodeModel, type AttributeProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.ts';
+import { DataType, decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.ts';
 import { foldNode } from './fold-constants.ts';
 import { readTensorProto, type HostTensor } from './tensor-proto.ts';
 
@@ -127,54 +127,6 @@ function constantValue(n: NodeProto, where: string): HostTensor {
       return { dims: [a.ints.length], kind: 'int', data: a.ints.map(Number) };
     default:
       throw new LowbitError(`${where}: Constant attribute '${a.name}' is not supported (use value, value_float(s) or value_int(s))`);
-  }
-}
-
-/** Typed access to a node's attributes, with defaults and errors that name the node. */
-export class Attributes {
-  private readonly byName = new Map<string, AttributeProto>();
-
-  constructor(
-    node: NodeProto,
-    private readonly where: string,
-  ) {
-    for (const a of node.attribute) this.byName.set(a.name, a);
-  }
-
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
-  int(name: string, fallback?: number): number {
-    const a = this.byName.get(name);
-    if (a === undefined) return this.missing(name, fallback);
-    if (a.type !== AttributeType.INT && a.type !== AttributeType.UNDEFINED) throw new LowbitError(`${this.where}: attribute '${name}' must be an int`);
-    return Number(a.i);
-  }
-
-  float(name: string, fallback?: number): number {
-    const a = this.byName.get(name);
-    if (a === undefined) return this.missing(name, fallback);
-    if (a.type !== AttributeType.FLOAT && a.type !== AttributeType.UNDEFINED) throw new LowbitError(`${this.where}: attribute '${name}' must be a float`);
-    return a.f;
-  }
-
-  ints(name: string, fallback?: number[]): number[] {
-    const a = this.byName.get(name);
-    if (a === undefined) return this.missing(name, fallback);
-    if (a.type !== AttributeType.INTS && a.type !== AttributeType.UNDEFINED) throw new LowbitError(`${this.where}: attribute '${name}' must be a list of ints`);
-    return a.ints.map(Number);
-  }
-
-  string(name: string, fallback?: string): string {
-    const a = this.byName.get(name);
-    if (a === undefined) return this.missing(name, fallback);
-    return new TextDecoder().decode(a.s);
-  }
-
-  private missing<T>(name: string, fallback: T | undefined): T {
-    if (fallback === undefined) throw new LowbitError(`${this.where}: required attribute '${name}' is missing`);
-    return fallback;
   }
 }
 

@@ -38,6 +38,16 @@ export interface EmitContext {
   readonly layers: ExportedLayer[];
 }
 
+/**
+ * Writes one module's forward() as ONNX nodes: gets the module, the value name of its input and the
+ * context, returns the value name of its output. Child modules go through ctx.emit.
+ */
 // Emitters receive modules of their own registered class; `any` keeps the registry one table.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Emitter = (m: any, input: string, ctx: EmitContext) => string;
+
+/** A module class (Conv2d, BasicBlock, a user's block). */
+export type ModuleClass = abstract new (...args: never[]) => Module;
+
+/** An emitter and the class it writes; matched on the exact class, so a subclass needs its own entry. */
+export type EmitterEntry = readonly [ModuleClass, Emitter];

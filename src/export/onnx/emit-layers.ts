@@ -1,12 +1,14 @@
 /**
- * Emitters of lowbit's layers (src/nn and the quantized layers of src/quant). Each mirrors its
- * module's forward() op for op; the export tests run every one through onnxruntime against lowbit.
+ * Emitters of lowbit's layers (src/nn and the quantized layers of src/quant), and of chains of them
+ * (emitChain: a Sequential, or any model's forward chain), where a conv followed by a BatchNorm is
+ * written as one conv. Each mirrors its module's forward() op for op; the export tests run every one
+ * through onnxruntime against lowbit.
  */
 import { LowbitError } from '../../errors.ts';
-import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, Hardtanh, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential } from '../../nn/index.ts';
-import { QuantAct, QuantConv2d, QuantLinear, type QuantizedTensor } from '../../quant/index.ts';
-import { noGrad, scope, type Tensor } from '../../tensor/index.ts';
-import type { Emitter, EmitContext } from './emit-context.ts';
+import { AdaptiveAvgPool2d, AvgPool2d, BatchNorm2d, Conv2d, Dropout, Flatten, forwardChain, Hardtanh, Identity, Linear, MaxPool2d, ReLU, ReLU6, Sequential, type Module } from '../../nn/index.ts';
+import { foldBatchNorm, QuantAct, QuantConv2d, QuantLinear, type QuantizedTensor } from '../../quant/index.ts';
+import { fromArray, Generator, noGrad, scope, type Tensor } from '../../tensor/index.ts';
+import type { EmitContext, EmitterEntry } from './emit-context.ts';
 import { emitActQuant, emitMatMulNBits, emitWeight, type WeightValue } from './emit-quant.ts';
 import { fromQuantizedTensor, type LowBitWeight } from './low-bit-weight.ts';
 import { attribute } from './proto.ts';
@@ -27,27 +29,66 @@ function inputQuant(m: QuantConv2d | QuantLinear, x: string, name: string, ctx: 
   return m.inputQuantizer ? emitActQuant(m.inputQuantizer, x, `${name}.input_quant`, ctx) : [x, null];
 }
 
+/** What a BatchNorm folded into its conv contributes: per-channel weight factors (or scales) and the bias. */
+interface BatchNormFold {
+  /** Quantized layers: the per-channel DequantizeLinear scales s f. Float layers: the folded weight W f. */
+  weight: Float32Array;
+  /** The folded bias (b - running_mean) f + beta. */
+  bias: Float32Array;
+}
+
 /**
  * BatchNorm folded into the preceding conv, as deployment exports do (PyTorch's eval-mode ONNX export
- * too): with f = gamma / sqrt(var + eps), bn(conv(x)) = conv(x) * f + (beta - mean * f). For float
- * weights W' = W f; for quantized ones f goes into the per-channel DequantizeLinear scale, s' = s f, so
- * the integer codes are untouched. Returns null when some f <= 0 (a scale must stay positive) and for
- * convs with an input quantizer: onnxruntime's WeightBiasQuantization pass (on from its 'basic'
- * level) rounds the float bias of a Conv whose input and weight both come from DequantizeLinear to
- * int32 at s_x * s_w, and a folded BN shift is a large bias (measured on a W2A2 ResNet-20: outputs off
- * by 3.5 of 13). The BN is then written as BatchNormalization, which that pass leaves alone.
+ * too), with quant's foldBatchNorm as the one fold: bn(conv(x)) = conv(x) f + (b - mean) f + beta with
+ * f = gamma / sqrt(var + eps) per output channel. A float layer's weight becomes W f. A quantized layer
+ * keeps its integer codes and f goes into its per-channel DequantizeLinear scale, s' = s f: that is the
+ * fold of a 1x1 conv whose weights are the scales, so the same function computes it (W = codes s, so
+ * W f = codes (s f)). Returns null when some f <= 0 (a scale must stay positive; float layers keep the
+ * same rule, as the exporter always had it) and for convs with an input
+ * quantizer: onnxruntime's WeightBiasQuantization pass (on from its 'basic' level) rounds the float bias
+ * of a Conv whose input and weight both come from DequantizeLinear to int32 at s_x * s_w, and a folded
+ * BN shift is a large bias (measured on a W2A2 ResNet-20: outputs off by 3.5 of 13). The BN is then
+ * written as BatchNormalization, which that pass leaves alone.
  */
-function bnFold(conv: Conv2d, bn: BatchNorm2d): { f: Float64Array; shift: Float64Array } | null {
+function bnFold(conv: Conv2d, bn: BatchNorm2d, lw: LowBitWeight | undefined): BatchNormFold | null {
   const C = bn.numFeatures;
   if (C !== conv.outChannels || (conv instanceof QuantConv2d && conv.inputQuantizer !== null)) return null;
-  const gamma = bn.weight ? floats(bn.weight) : new Float32Array(C).fill(1);
-  const beta = bn.bias ? floats(bn.bias) : new Float32Array(C);
-  const mean = floats(bn.runningMean);
-  const variance = floats(bn.runningVar);
-  const bias = conv.bias ? floats(conv.bias) : new Float32Array(C);
-  const f = Float64Array.from(gamma, (g, c) => g / Math.sqrt(variance[c] + bn.eps));
-  if (!f.every((v) => v > 0 && Number.isFinite(v))) return null;
-  return { f, shift: Float64Array.from(f, (fc, c) => (bias[c] - mean[c]) * fc + beta[c]) };
+  // Per-channel factors: the scales of a quantized layer, 1 for a float one (whose f is then checked).
+  const s = lw?.scale;
+  const factors = Float32Array.from({ length: C }, (_, c) => (s === undefined ? 1 : s[s.length > 1 ? c : 0]));
+  const scaled = foldInto1x1(factors, conv.bias, bn);
+  if (!scaled.weight.every((v) => v > 0 && Number.isFinite(v))) return null;
+  if (lw !== undefined) return scaled;
+  return scope(() => {
+    const folded = foldBatchNorm(conv, bn);
+    try {
+      return { weight: floats(folded.weight), bias: floats(folded.bias!) };
+    } finally {
+      folded.dispose();
+    }
+  });
+}
+
+/** foldBatchNorm of a 1x1 conv with one input channel whose weights are `factors` and whose bias is `bias`. */
+function foldInto1x1(factors: Float32Array, bias: Tensor | null, bn: BatchNorm2d): BatchNormFold {
+  const C = factors.length;
+  const probe = new Conv2d(1, C, 1, { bias: bias !== null, generator: new Generator(0) });
+  try {
+    noGrad(() =>
+      scope(() => {
+        probe.weight.copy_(fromArray(factors, [C, 1, 1, 1]));
+        if (bias !== null) probe.bias!.copy_(bias);
+      }),
+    );
+    const folded = foldBatchNorm(probe, bn);
+    try {
+      return { weight: floats(folded.weight), bias: floats(folded.bias!) };
+    } finally {
+      folded.dispose();
+    }
+  } finally {
+    probe.dispose();
+  }
 }
 
 /** A Conv2d (float, with PTQ codes, or QuantConv2d), with `bn` folded in when given and foldable. */
@@ -56,23 +97,19 @@ function emitConv(m: Conv2d, input: string, ctx: EmitContext, bn?: BatchNorm2d):
   const quant = m instanceof QuantConv2d;
   const [x, inputType] = quant ? inputQuant(m, input, name, ctx) : [input, null];
   let lw = quant ? quantizerCodes(() => m.quantizedWeight(), name) : ctx.codesFor(m);
-  const fold = bn ? bnFold(m, bn) : null;
+  const fold = bn ? bnFold(m, bn, lw) : null;
   const b = ctx.builder;
   let w: WeightValue;
   if (fold && lw) {
-    const s = lw.scale;
-    lw = { ...lw, scale: Float32Array.from(fold.f, (fc, c) => s[s.length > 1 ? c : 0] * fc) };
+    lw = { ...lw, scale: fold.weight };
     w = emitWeight(m, 'conv', lw, name, ctx);
   } else if (fold) {
-    const weight = floats(m.weight);
-    const per = weight.length / m.outChannels;
-    const folded = Float32Array.from(weight, (v, i) => v * fold.f[Math.floor(i / per)]);
-    w = { value: b.floatInit(`${name}.weight`, m.weight.shape, folded), storage: 'float32', weightBytes: folded.byteLength };
+    w = { value: b.floatInit(`${name}.weight`, m.weight.shape, fold.weight), storage: 'float32', weightBytes: fold.weight.byteLength };
   } else {
     w = emitWeight(m, 'conv', lw, name, ctx);
   }
   const inputs = [x, w.value];
-  if (fold) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], Float32Array.from(fold.shift)));
+  if (fold) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], fold.bias));
   else if (m.bias) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], floats(m.bias)));
   const [ph, pw] = m.padding;
   const out = b.add('Conv', inputs, name, [
@@ -89,6 +126,25 @@ function emitConv(m: Conv2d, input: string, ctx: EmitContext, bn?: BatchNorm2d):
 /** conv then bn, folded where possible: the pattern of every conv layer in the model zoo. */
 export function emitConvBn(conv: Conv2d, bn: BatchNorm2d, input: string, ctx: EmitContext): string {
   return emitConv(conv, input, ctx, bn);
+}
+
+const isPlainConv = (m: Module | undefined): m is Conv2d => m?.constructor === Conv2d || m?.constructor === QuantConv2d;
+
+/**
+ * Stages applied one after the other (a Sequential's children, or any model's forwardChain()), each
+ * through its own emitter, except that a conv directly followed by a BatchNorm2d is written as one
+ * conv with the BN folded in (emitConvBn).
+ */
+export function emitChain(stages: readonly Module[], input: string, ctx: EmitContext): string {
+  let y = input;
+  for (let i = 0; i < stages.length; i++) {
+    const [stage, next] = [stages[i], stages[i + 1]];
+    if (isPlainConv(stage) && next?.constructor === BatchNorm2d) {
+      y = emitConvBn(stage, next as BatchNorm2d, y, ctx);
+      i++;
+    } else y = ctx.emit(stage, y);
+  }
+  return y;
 }
 
 /** y = x W^T + b as MatMul (+ Add): unlike Gemm it takes inputs of any rank, as F.linear does. */
@@ -155,7 +211,7 @@ function emitFlatten(m: Flatten, x: string, ctx: EmitContext): string {
   throw new LowbitError(`ONNX export: Flatten(${m.startDim}, ${m.endDim}) at '${name}' is not supported; only Flatten(1, -1) (keep the batch) and Flatten(0, -1)`);
 }
 
-export const LAYER_EMITTERS: [abstract new (...args: never[]) => unknown, Emitter][] = [
+export const LAYER_EMITTERS: EmitterEntry[] = [
   [Conv2d, emitConv],
   [QuantConv2d, emitConv],
   [Linear, emitLinear],
@@ -183,20 +239,6 @@ export const LAYER_EMITTERS: [abstract new (...args: never[]) => unknown, Emitte
   // Identity and Dropout (eval) compute nothing: their output is their input.
   [Identity, (_m: Identity, x) => x],
   [Dropout, (_m: Dropout, x) => x],
-  [
-    Sequential,
-    (m: Sequential, x, ctx) => {
-      const children = m.children();
-      let y = x;
-      for (let i = 0; i < children.length; i++) {
-        const [child, next] = [children[i], children[i + 1]];
-        if ((child.constructor === Conv2d || child.constructor === QuantConv2d) && next?.constructor === BatchNorm2d) {
-          y = emitConvBn(child as Conv2d, next as BatchNorm2d, y, ctx);
-          i++;
-        } else y = ctx.emit(child, y);
-      }
-      return y;
-    },
-  ],
+  [Sequential, (m: Sequential, x, ctx) => emitChain(forwardChain(m)!, x, ctx)],
   [QuantAct, (m: QuantAct, x, ctx) => emitActQuant(m.quantizer, x, ctx.nameOf(m) || 'act_quant', ctx)[0]],
 ];

@@ -26,6 +26,7 @@
 import { LowbitError } from '../../errors.ts';
 import type { Conv2d, Linear } from '../../nn/index.ts';
 import { UniformQuantizer, type Quantizer } from '../../quant/index.ts';
+import { intGrid } from '../../quant/int-grid.ts';
 import { noGrad, scope, zeros } from '../../tensor/index.ts';
 import type { EmitContext } from './emit-context.ts';
 import { narrowestIntType, type IntType } from './int-types.ts';
@@ -137,10 +138,12 @@ const MATMUL_NBITS_BLOCK = 32;
  */
 export function emitMatMulNBits(layer: Linear, lw: LowBitWeight, x: string, base: string, ctx: EmitContext): WeightValue | null {
   const levels = (lw.qMax - lw.qMin) / lw.codeStep + 1;
-  const bits = ([2, 4, 8] as const).find((n) => levels <= 2 ** n);
+  const bits = ([2, 4, 8] as const).find((n) => levels <= intGrid({ bits: n, signed: false }).levels);
   if (bits === undefined) return null;
+  // The kernel stores unsigned levels 0..2^b-1; the zero point says where code 0 sits among them.
+  const stored = intGrid({ bits, signed: false });
   const zeroPoint = -lw.qMin / lw.codeStep;
-  const integerZp = Number.isInteger(zeroPoint) && zeroPoint >= 0 && zeroPoint < 2 ** bits;
+  const integerZp = Number.isInteger(zeroPoint) && zeroPoint >= stored.qMin && zeroPoint <= stored.qMax;
   if (!integerZp && bits === 8) return null;
   const b = ctx.builder;
   const [N, K] = layer.weight.shape;
@@ -167,7 +170,8 @@ export function emitMatMulNBits(layer: Linear, lw: LowBitWeight, x: string, base
   if (!integerZp) {
     inputs.push(b.floatInit(`${base}.weight_zero_point`, [N * kBlocks], new Array<number>(N * kBlocks).fill(zeroPoint)));
     weightBytes += 4 * N * kBlocks;
-  } else if (zeroPoint !== 2 ** (bits - 1)) {
+  } else if (zeroPoint !== stored.levels / 2) {
+    // Not ORT's default zero point 2^(b-1), the middle level: written out.
     // Packed like B: per row, ceil(kBlocks * bits / 8) bytes.
     const rowBytes = packedSize(kBlocks, bits);
     const zp = new Uint8Array(N * rowBytes);

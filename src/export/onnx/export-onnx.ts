@@ -1,11 +1,11 @@
 /**
  * lowbit model -> ONNX ModelProto bytes.
  *
- * The model is walked module by module: every exportable class has an emitter (emit-layers.ts,
- * emit-models.ts, emit-graph-module.ts) that writes the ONNX nodes of its forward(). Walking modules,
- * rather than tracing tensor ops, is what a model zoo with hand-written forward() methods needs (a
- * BasicBlock's addition is no module call), and a class without an emitter is refused by name
- * instead of being exported wrong.
+ * The model is walked module by module (emitters.ts): a module is written by the emitter of its class
+ * (emit-layers.ts, emit-residual.ts, emit-graph-module.ts, or one the caller passes), else as its
+ * forward chain. Walking modules, rather than tracing tensor ops, is what a model zoo with hand-written
+ * forward() methods needs (a BasicBlock's addition is no module call), and a module that is neither
+ * is refused by name instead of being exported wrong.
  *
  * Opset: by default the lowest that holds the integer types the weights need, 13 (int8 or float
  * only), 21 (int4) or 25 (int2), so a float or 8-bit file opens in older runtimes too. An explicit
@@ -16,10 +16,8 @@ import { LowbitError } from '../../errors.ts';
 import type { Module } from '../../nn/index.ts';
 import { noGrad, scope, zeros } from '../../tensor/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
-import type { EmitContext, Emitter, ExportedLayer } from './emit-context.ts';
-import { GRAPH_MODULE_EMITTERS } from './emit-graph-module.ts';
-import { LAYER_EMITTERS } from './emit-layers.ts';
-import { MODEL_EMITTERS } from './emit-models.ts';
+import type { EmitContext, EmitterEntry, ExportedLayer } from './emit-context.ts';
+import { emitModule, emitterTable } from './emitters.ts';
 import { OnnxGraphBuilder } from './graph-builder.ts';
 import type { LowBitWeight } from './low-bit-weight.ts';
 import { DataType, encodeModel, graph, model as modelProto, valueInfo } from './proto.ts';
@@ -55,6 +53,12 @@ export interface OnnxExportOptions {
   weightCodes?: Map<string, LowBitWeight>;
   /** Free text stored as the model's doc_string. */
   docString?: string;
+  /**
+   * Emitters for module classes lowbit does not know (or to replace a built-in one), matched on the
+   * exact class: [[MyBlock, (m, input, ctx) => outputValueName]]. Modules whose forward() is a chain of
+   * exportable modules need none (see forwardChain).
+   */
+  emitters?: readonly EmitterEntry[];
 }
 
 export interface OnnxExportResult {
@@ -67,8 +71,6 @@ export interface OnnxExportResult {
   outputShape: number[];
   layers: ExportedLayer[];
 }
-
-const EMITTERS = new Map<unknown, Emitter>([...LAYER_EMITTERS, ...MODEL_EMITTERS, ...GRAPH_MODULE_EMITTERS]);
 
 export function checkOpset(opset: number): number {
   if (!(Number.isInteger(opset) && opset >= MIN_OPSET && opset <= MAX_OPSET)) {
@@ -93,6 +95,7 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
   // Emit at the highest opset first to learn which types the weights need, unless one was asked for.
   const builder = new OnnxGraphBuilder(opset ?? 25);
   const layers: ExportedLayer[] = [];
+  const emitters = emitterTable(opts.emitters);
   const ctx: EmitContext = {
     builder,
     matmulNBits: opts.matmulNBits ?? false,
@@ -105,17 +108,7 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
       if (lw !== undefined) usedCodes.add(name!);
       return lw;
     },
-    emit(m, input) {
-      const emitter = EMITTERS.get(m.constructor);
-      if (emitter === undefined) {
-        const where = names.get(m) ?? '?';
-        throw new LowbitError(
-          `ONNX export: no ONNX emitter for ${m.constructor.name} at '${where || '(model)'}'. ` +
-            `Exportable modules: ${[...EMITTERS.keys()].map((c) => (c as { name: string }).name).join(', ')}`,
-        );
-      }
-      return emitter(m, input, ctx);
-    },
+    emit: (m, input) => emitModule(m, input, ctx, emitters, names.get(m) ?? '?'),
   };
   const inputName = 'input';
   builder.reserve(inputName);

@@ -6,7 +6,7 @@
  * signed types. A grid that does not fit b bits goes to the next width that holds it: GPFQ's
  * 'reference' alphabet at "2 bits" has the 5 codes -2..2 and is stored as int4, its 3-bit 9-level
  * alphabet as int4, its 4-bit 17-level one as int8. With an opset below 25 (or 21) the same rule
- * widens 2-bit codes to int4 (or int8), so `--opset` trades file size for reader compatibility.
+ * widens 2-bit codes to int4 (or int8), so the opset option trades file size for reader compatibility.
  */
 import { LowbitError } from '../../errors.ts';
 import { intRange, type IntWidth } from './pack.ts';
@@ -40,7 +40,7 @@ export function narrowestIntType(min: number, max: number, opset: number): IntTy
     const r = intRange(t.width, t.signed);
     if (min >= r.min && max <= r.max) return t;
   }
-  throw new LowbitError(`no ONNX integer type at opset ${opset} holds codes in [${min}, ${max}]; use at most 16-bit grids and --opset 21 or later`);
+  throw new LowbitError(`no ONNX integer type at opset ${opset} holds codes in [${min}, ${max}]; use at most 16-bit grids and an opset of 21 or later (OnnxExportOptions.opset)`);
 }
 
 export function intTypeByDataType(dataType: number): IntType | undefined {

@@ -5,12 +5,14 @@
  * are stored in two's complement within their field. 8- and 16-bit types are plain little-endian.
  */
 import { LowbitError } from '../../errors.ts';
+import { intGrid } from '../../quant/int-grid.ts';
 
 export type IntWidth = 2 | 4 | 8 | 16;
 
-/** The representable range of a `width`-bit integer. */
+/** The representable range of a `width`-bit integer (the full, not narrow, grid of quant's intGrid). */
 export function intRange(width: IntWidth, signed: boolean): { min: number; max: number } {
-  return signed ? { min: -(2 ** (width - 1)), max: 2 ** (width - 1) - 1 } : { min: 0, max: 2 ** width - 1 };
+  const g = intGrid({ bits: width, signed });
+  return { min: g.qMin, max: g.qMax };
 }
 
 /** Bytes of `count` elements of a width-bit type. */
