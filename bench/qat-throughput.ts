@@ -1,6 +1,8 @@
 /**
  * Issue 5's benchmark: W2A2 fake-quant training throughput of ResNet-20, against float lowbit training
- * and against the same fake-quant model in PyTorch, in the same run.
+ * and against the same fake-quant model in PyTorch, in the same run. Issue 16 adds W2A2 with the
+ * full-precision auxiliary module attached (src/qat/aux-module.ts): its ratio to plain W2A2 is the
+ * module's training overhead.
  *
  *   npm run bench:qat [-- --rounds 3] [--steps 30] [--warmup 5] [--threads N] [--out FILE]
  *                     [--quiet-budget S (120)] [--retries R (3)]
@@ -44,16 +46,18 @@ const GOAL_VS_PYTORCH = 1.0;
 const BATCHES = [128, 64];
 const QAT_LR = 0.01;
 
-type Variant = 'lowbitFloat' | 'lowbitW2A2' | 'pytorchW2A2' | 'pytorchFloat';
+type Variant = 'lowbitFloat' | 'lowbitW2A2' | 'lowbitW2A2Aux' | 'pytorchW2A2' | 'pytorchFloat';
 const VARIANT_LABEL: Record<Variant, string> = {
   lowbitFloat: 'lowbit float',
   lowbitW2A2: 'lowbit W2A2',
+  lowbitW2A2Aux: 'lowbit W2A2 + aux module',
   pytorchW2A2: 'PyTorch W2A2',
   pytorchFloat: 'PyTorch float',
 };
 
-function trainCase(batch: number, quantized: boolean): TrainCase {
+function trainCase(batch: number, quantized: boolean, aux = false): TrainCase {
   return {
+    ...(aux ? { aux } : {}),
     inChannels: 1,
     inputSize: 28,
     numClasses: 10,
@@ -73,6 +77,7 @@ function plan(threads: number, python: string | null, torchEnv: NodeJS.ProcessEn
     const label = (v: Variant) => `${VARIANT_LABEL[v]} b${batch}`;
     sides.push(lowbitSide(sideId('lowbitFloat', batch), label('lowbitFloat'), trainCase(batch, false), threads));
     sides.push(lowbitSide(sideId('lowbitW2A2', batch), label('lowbitW2A2'), trainCase(batch, true), threads));
+    sides.push(lowbitSide(sideId('lowbitW2A2Aux', batch), label('lowbitW2A2Aux'), trainCase(batch, true, true), threads));
     if (python) {
       sides.push(pytorchSide(sideId('pytorchW2A2', batch), label('pytorchW2A2'), trainCase(batch, true), threads, python, torchEnv));
       sides.push(pytorchSide(sideId('pytorchFloat', batch), label('pytorchFloat'), trainCase(batch, false), threads, python, torchEnv));
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
   );
   const measured = await measureSides(sides, { ...opts, guard, log: (l) => console.log(l) });
 
-  const variants: Variant[] = python ? ['lowbitFloat', 'lowbitW2A2', 'pytorchW2A2', 'pytorchFloat'] : ['lowbitFloat', 'lowbitW2A2'];
+  const variants: Variant[] = python ? ['lowbitFloat', 'lowbitW2A2', 'lowbitW2A2Aux', 'pytorchW2A2', 'pytorchFloat'] : ['lowbitFloat', 'lowbitW2A2', 'lowbitW2A2Aux'];
   const ips = (v: Variant, batch: number) => measured.get(sideId(v, batch))?.best.imagesPerSecond ?? NaN;
   const results = BATCHES.map((batch) => {
     const sideRecords = Object.fromEntries(variants.map((v) => [v, sideRecord(measured.get(sideId(v, batch))!)]));
@@ -106,6 +111,8 @@ async function main(): Promise<void> {
       ...sideRecords,
       /** lowbit W2A2 images/s / lowbit float images/s. */
       w2a2VsFloat: ips('lowbitW2A2', batch) / ips('lowbitFloat', batch),
+      /** lowbit W2A2 with the auxiliary module / plain lowbit W2A2 images/s: the module's training cost (issue 16). */
+      auxVsPlainW2A2: ips('lowbitW2A2Aux', batch) / ips('lowbitW2A2', batch),
       /** lowbit W2A2 images/s / PyTorch W2A2 images/s. */
       lowbitVsPytorchW2A2: python ? ips('lowbitW2A2', batch) / ips('pytorchW2A2', batch) : null,
       /** PyTorch's own W2A2 / float, for context. */
@@ -126,10 +133,11 @@ async function main(): Promise<void> {
   );
   const goalMark = (x: number | null, goal: number) => (x === null ? 'n/a' : `${x.toFixed(2)}${Number(x.toFixed(2)) < goal ? `  < ${goal.toFixed(2)}` : ''}`);
   const ratioTable = formatTable(
-    ['batch', 'lowbit W2A2/float', 'lowbit/PyTorch W2A2', 'PyTorch W2A2/float'],
+    ['batch', 'lowbit W2A2/float', 'W2A2 aux/plain', 'lowbit/PyTorch W2A2', 'PyTorch W2A2/float'],
     results.map((r) => [
       String(r.batch),
       goalMark(r.w2a2VsFloat, GOAL_VS_FLOAT),
+      r.auxVsPlainW2A2.toFixed(2),
       goalMark(r.lowbitVsPytorchW2A2, GOAL_VS_PYTORCH),
       r.pytorchW2A2VsFloat === null ? 'n/a' : r.pytorchW2A2VsFloat.toFixed(2),
     ]),
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
   console.log(`\n${sidesTable}\n\n${ratioTable}`);
   const ratioDefinition =
     `ratios of images/s, each side its fastest of ${opts.rounds} rounds: lowbit W2A2 / lowbit float (goal >= ${GOAL_VS_FLOAT}), ` +
+    'lowbit W2A2 with the auxiliary module / without (its training overhead), ' +
     `lowbit W2A2 / PyTorch W2A2 (goal >= ${GOAL_VS_PYTORCH.toFixed(1)})`;
   console.log(`\n${ratioDefinition}; ms/step = mean over ${opts.steps} timed steps; RSS = the child process's peak resident set.`);
   console.log('Data: synthetic, one random batch in memory reused every step, on every side.');

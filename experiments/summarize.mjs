@@ -85,6 +85,69 @@ function qatTable() {
   writeAtomic(join(dir, 'README.md'), `${lines.join('\n')}\n`);
 }
 
+/** Sample mean and standard deviation (n - 1), in percent. */
+function meanStd(xs) {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : NaN;
+  return { mean: 100 * mean, std: 100 * std };
+}
+
+const AUX_ARMS = {
+  plain: 'plain QAT',
+  aux: 'aux module, one stage (fresh module at the fine-tune)',
+  aux2: 'aux module, two stages (float network + module first)',
+};
+
+function auxTable() {
+  const dir = join(root, 'results/aux');
+  if (!existsSync(dir)) return false;
+  const groups = new Map(); // regime -> arm -> [{seed, acc, ips, record}]
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const m = /^(.+)-(plain|aux|aux2)-s(\d+)\.json$/.exec(f);
+    if (!m) continue;
+    const [, regime, arm, seed] = m;
+    const rec = read(join(dir, f));
+    if (!groups.has(regime)) groups.set(regime, new Map());
+    const arms = groups.get(regime);
+    if (!arms.has(arm)) arms.set(arm, []);
+    arms.get(arm).push({ seed: Number(seed), acc: rec.result.testAccuracy, ips: rec.result.imagesPerSecond, rec });
+  }
+  const fl = floatAccuracy('results/float/resnet20.safetensors');
+  const head = ['regime', 'arm', 'W/A', 'first/last', 'epochs', 'seeds', 'test % per seed', 'mean ± std', 'drop from float pp', 'gain over plain pp', 'img/s (mean)'];
+  const lines = [
+    '# Auxiliary-module QAT of ResNet-20 on Fashion-MNIST (issue 16)',
+    '',
+    'Written by `node experiments/summarize.mjs` from the JSON records here (exact command, machine, commit);',
+    'made by `experiments/aux-table.sh`. Fine-tuned from results/float/resnet20.safetensors',
+    `(${fl === null ? '?' : pct(fl)}%), SAWB weights / PACT activations, batch 128, SGD Nesterov cosine, lr 0.01, wd 5e-4.`,
+    'Test accuracy is the low-precision network alone (the module is discarded). std is the sample standard',
+    'deviation over seeds; "gain" is the difference of the means. img/s: training rate of that run, often with',
+    'other work sharing the 2 cores (bench/aux-overhead measures the module\'s cost on a quiet machine).',
+    '',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+  ];
+  for (const [regime, arms] of [...groups].sort()) {
+    const plain = arms.get('plain');
+    const plainMean = plain ? meanStd(plain.map((r) => r.acc)).mean : null;
+    for (const arm of Object.keys(AUX_ARMS)) {
+      const runs = arms.get(arm);
+      if (!runs) continue;
+      runs.sort((a, b) => a.seed - b.seed);
+      const o = runs[0].rec.options;
+      const { mean, std } = meanStd(runs.map((r) => r.acc));
+      const gain = arm === 'plain' || plainMean === null ? '-' : (mean - plainMean).toFixed(2);
+      const ips = runs.reduce((a, r) => a + r.ips, 0) / runs.length;
+      lines.push(
+        `| ${regime} | ${AUX_ARMS[arm]} | W${o.wbits}A${o.abits} | ${o['first-last-bits']} | ${o.epochs} | ${runs.map((r) => r.seed).join(',')} | ${runs.map((r) => pct(r.acc)).join(', ')} | ${mean.toFixed(2)} ± ${Number.isNaN(std) ? '-' : std.toFixed(2)} | ${fl === null ? '-' : (100 * fl - mean).toFixed(2)} | ${gain} | ${ips.toFixed(0)} |`,
+      );
+    }
+  }
+  writeAtomic(join(dir, 'README.md'), `${lines.join('\n')}\n`);
+  return true;
+}
+
 ptqTable();
 qatTable();
-console.log('wrote results/ptq/README.md and results/qat/README.md');
+const wroteAux = auxTable();
+console.log(`wrote results/ptq/README.md, results/qat/README.md${wroteAux ? ' and results/aux/README.md' : ''}`);

@@ -12,7 +12,8 @@ import { DataLoader, loadDataset, RandomCrop, RandomHorizontalFlip, type Batch }
 import { createModel } from '../../src/models/index.ts';
 import { SGD } from '../../src/optim/index.ts';
 import { quantizeModel } from '../../src/quant/index.ts';
-import { F, keep, manualSeed, randint, randn, scope, type Tensor } from '../../src/tensor/index.ts';
+import { attachAuxiliaryModule } from '../../src/qat/index.ts';
+import { F, Generator, keep, manualSeed, randint, randn, scope, type Tensor } from '../../src/tensor/index.ts';
 import type { Module } from '../../src/nn/index.ts';
 import { lowbitInfo } from './machine.ts';
 import { serveSteps } from './step-protocol.ts';
@@ -69,13 +70,21 @@ async function main(): Promise<void> {
   const c = JSON.parse(process.argv[2] ?? '') as TrainCase;
   manualSeed(c.seed);
   const model = buildModel(c);
-  const optimizer = new SGD(model.parameters(), c.optimizer);
+  const aux = c.aux ? attachAuxiliaryModule(model, { numClasses: c.numClasses, generator: new Generator(c.seed + 1) }) : null;
+  aux?.module.toMemoryFormat_('channelsLast').train();
+  const optimizer = new SGD([...model.parameters(), ...(aux?.module.parameters() ?? [])], c.optimizer);
   const source = c.data === 'synthetic' ? syntheticSource(c) : fashionMnistSource(c);
+  // The aux step is src/qat's auxTrainStep without its metrics: CE(LP) + CE(aux), one backward, one step.
+  const lossOf = (images: Tensor, labels: Tensor): Tensor => {
+    if (aux === null) return F.crossEntropy(model.call(images), labels);
+    const { logits, auxLogits } = aux.forward(images);
+    return F.crossEntropy(logits, labels).add(F.crossEntropy(auxLogits, labels));
+  };
 
   const step = (): number => {
     const batch = source.next();
     return scope(() => {
-      const loss = F.crossEntropy(model.call(batch.images), batch.labels);
+      const loss = lossOf(batch.images, batch.labels);
       loss.item(); // the training loop reads the loss every step (and so waits for it)
       optimizer.zeroGrad();
       loss.backward();
@@ -89,8 +98,8 @@ async function main(): Promise<void> {
     side: 'lowbit',
     ...lowbitInfo(),
     node: process.version,
-    parameterTensors: model.parameters().length,
-    parameterScalars: model.numParameters(),
+    parameterTensors: model.parameters().length + (aux?.module.parameters().length ?? 0),
+    parameterScalars: model.numParameters() + (aux?.module.numParameters() ?? 0),
     data: source.describe,
   });
 }

@@ -21,6 +21,11 @@ export interface TrainCase {
   /** SGD for every parameter (PACT's alphas included, as in the issue 5 anchor). */
   optimizer: { lr: number; momentum: number; weightDecay: number; nesterov: boolean };
   seed: number;
+  /**
+   * lowbit side only: train with the full-precision auxiliary module attached (src/qat/aux-module.ts):
+   * L = CE(LP) + CE(aux), the module in the same SGD optimizer.
+   */
+  aux?: boolean;
 }
 
 /** SGD Nesterov, momentum 0.9, weight decay 5e-4: the float recipe of issue 4 (lr 0.1) and QAT's (lr 0.01). */

@@ -2,7 +2,9 @@ export type { ModelConfig, BuildOptions } from './config.ts';
 export { mlp, MLP_WIDTHS } from './mlp.ts';
 export { lenet5, LENET5_WIDTHS } from './lenet5.ts';
 export { vggSmall, VGG_SMALL_WIDTHS } from './vgg-small.ts';
-export { ResNet, BasicBlock, cifarResNet, cifarResNetWidths, resnet18, RESNET18_WIDTHS } from './resnet.ts';
+export { ResNet, BasicBlock, cifarResNet, cifarResNetWidths, resnet18, RESNET18_WIDTHS, resnet50, RESNET50_WIDTHS, type ResidualBlockKind } from './resnet.ts';
+export { Bottleneck } from './bottleneck.ts';
+export { residualTapPoints, type ResidualTapPoints, type ResidualTapPoint } from './residual-taps.ts';
 export { complexity, type Complexity, type LayerComplexity } from './complexity.ts';
 export {
   convCost,

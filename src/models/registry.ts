@@ -3,7 +3,7 @@ import type { Module } from '../nn/index.ts';
 import type { BuildOptions, ModelConfig } from './config.ts';
 import { lenet5 } from './lenet5.ts';
 import { mlp } from './mlp.ts';
-import { cifarResNet, resnet18 } from './resnet.ts';
+import { cifarResNet, resnet18, resnet50 } from './resnet.ts';
 import { vggSmall } from './vgg-small.ts';
 
 const BUILDERS: Record<string, (cfg: ModelConfig, opts: BuildOptions) => Module> = {
@@ -14,6 +14,7 @@ const BUILDERS: Record<string, (cfg: ModelConfig, opts: BuildOptions) => Module>
   resnet32: (c, o) => cifarResNet(32, c, o),
   resnet56: (c, o) => cifarResNet(56, c, o),
   resnet18,
+  resnet50,
 };
 
 export const MODEL_NAMES = Object.keys(BUILDERS);

@@ -1,7 +1,12 @@
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Flatten, Linear, Module, ReLU, Sequential, init } from '../nn/index.ts';
 import { LowbitError } from '../errors.ts';
 import type { Generator, Tensor } from '../tensor/index.ts';
+import { Bottleneck } from './bottleneck.ts';
 import { checkWidths, type BuildOptions, type ModelConfig } from './config.ts';
+
+/** BasicBlock: two 3x3 convs per block (ResNet-18/34, CIFAR ResNets); bottleneck: 1x1-3x3-1x1 (ResNet-50 and up). */
+export type ResidualBlockKind = 'basic' | 'bottleneck';
+const CONVS_PER_BLOCK: Record<ResidualBlockKind, number> = { basic: 2, bottleneck: 3 };
 
 /**
  * The basic residual block: conv3x3-BN-ReLU-conv3x3-BN plus a shortcut, then ReLU. The shortcut is
@@ -49,24 +54,34 @@ export class ResNet extends Module {
   fc: Linear;
 
   /**
-   * widths: [stem, then for every block its conv1 and conv2 widths]; strides: the first block's
-   * stride of each stage.
+   * widths: [stem, then for every block its convs' widths (conv1, conv2 and, for bottlenecks, conv3)];
+   * strides: the first block's stride of each stage.
    */
-  constructor(inChannels: number, numClasses: number, blocksPerStage: number[], widths: number[], stageStrides: number[], generator?: Generator) {
+  constructor(
+    inChannels: number,
+    numClasses: number,
+    blocksPerStage: number[],
+    widths: number[],
+    stageStrides: number[],
+    generator?: Generator,
+    blockKind: ResidualBlockKind = 'basic',
+  ) {
     super();
     this.stem = this.registerModule(
       'stem',
       new Sequential(new Conv2d(inChannels, widths[0], 3, { padding: 1, bias: false, generator }), new BatchNorm2d(widths[0]), new ReLU()),
     );
-    const blocks: BasicBlock[] = [];
+    const blocks: Module[] = [];
+    const step = CONVS_PER_BLOCK[blockKind];
     let inC = widths[0];
     let k = 1;
     blocksPerStage.forEach((n, stage) => {
       for (let b = 0; b < n; b++) {
         const stride = b === 0 ? stageStrides[stage] : 1;
-        blocks.push(new BasicBlock(inC, widths[k], widths[k + 1], stride, generator));
-        inC = widths[k + 1];
-        k += 2;
+        const w = widths.slice(k, k + step);
+        blocks.push(blockKind === 'basic' ? new BasicBlock(inC, w[0], w[1], stride, generator) : new Bottleneck(inC, w[0], w[1], w[2], stride, generator));
+        inC = w[step - 1];
+        k += step;
       }
     });
     this.layers = this.registerModule('layers', new Sequential(...blocks));
@@ -89,10 +104,11 @@ export class ResNet extends Module {
   }
 }
 
-function stageWidths(base: number[], blocksPerStage: number[]): number[] {
+/** [stem, then per block its convs' widths]: BasicBlocks use the stage width twice, bottlenecks (w, w, 4w). */
+function stageWidths(base: number[], blocksPerStage: number[], blockKind: ResidualBlockKind = 'basic'): number[] {
   const w = [base[0]];
   blocksPerStage.forEach((n, s) => {
-    for (let b = 0; b < n; b++) w.push(base[s], base[s]);
+    for (let b = 0; b < n; b++) w.push(...(blockKind === 'basic' ? [base[s], base[s]] : [base[s], base[s], 4 * base[s]]));
   });
   return w;
 }
@@ -117,4 +133,15 @@ export const RESNET18_WIDTHS = stageWidths([64, 128, 256, 512], [2, 2, 2, 2]);
 export function resnet18(cfg: ModelConfig, opts: BuildOptions = {}): ResNet {
   const widths = checkWidths('resnet18', cfg.widths ?? RESNET18_WIDTHS, RESNET18_WIDTHS.length);
   return new ResNet(cfg.inChannels, cfg.numClasses, [2, 2, 2, 2], widths, [1, 2, 2, 2], opts.generator);
+}
+
+export const RESNET50_WIDTHS = stageWidths([64, 128, 256, 512], [3, 4, 6, 3], 'bottleneck');
+
+/**
+ * ResNet-50 (bottleneck blocks 3-4-6-3, 64..2048 channels), the auxiliary-module paper's own network, with
+ * the small-image stem of resnet18 (3x3 conv, no max pool) so it runs on 28x28 and 32x32 inputs.
+ */
+export function resnet50(cfg: ModelConfig, opts: BuildOptions = {}): ResNet {
+  const widths = checkWidths('resnet50', cfg.widths ?? RESNET50_WIDTHS, RESNET50_WIDTHS.length);
+  return new ResNet(cfg.inChannels, cfg.numClasses, [3, 4, 6, 3], widths, [1, 2, 2, 2], opts.generator, 'bottleneck');
 }

@@ -186,13 +186,15 @@ function ptqSection(group: PtqGroup, index: number, groups: number): string {
 
 function trainingSection(run: RunRecord, index: number): string {
   const ep = run.epochs;
-  const curve = (name: string, key: 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy', scale: number, color: string): LineSeries => ({
+  const curve = (name: string, key: 'trainLoss' | 'testLoss' | 'trainAccuracy' | 'testAccuracy' | 'auxLoss' | 'auxAccuracy', scale: number, color: string): LineSeries => ({
     name,
     color,
     points: ep.filter((e) => e[key] !== undefined).map((e) => [e.epoch, scale * e[key]!] as const),
   });
-  const losses = [curve('train', 'trainLoss', 1, PALETTE[0]), curve('test', 'testLoss', 1, PALETTE[2])].filter((s) => s.points.length > 0);
-  const accs = [curve('train', 'trainAccuracy', 100, PALETTE[0]), curve('test', 'testAccuracy', 100, PALETTE[2])].filter((s) => s.points.length > 0);
+  // A run with an auxiliary module shows both heads: the low-precision network's (train, test) and the aux head's (train).
+  const lp = ep.some((e) => e.auxLoss !== undefined) ? 'low-precision ' : '';
+  const losses = [curve(`${lp}train`, 'trainLoss', 1, PALETTE[0]), curve(`${lp}test`, 'testLoss', 1, PALETTE[2]), curve('aux head train', 'auxLoss', 1, PALETTE[4])].filter((s) => s.points.length > 0);
+  const accs = [curve(`${lp}train`, 'trainAccuracy', 100, PALETTE[0]), curve(`${lp}test`, 'testAccuracy', 100, PALETTE[2]), curve('aux head train', 'auxAccuracy', 100, PALETTE[4])].filter((s) => s.points.length > 0);
   const figures: string[] = [];
   if (losses.length) figures.push(figure(lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: losses, width: 500, height: 300, integerX: true })));
   if (accs.length) figures.push(figure(lineChart({ title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy (%)', series: accs, width: 500, height: 300, integerX: true })));

@@ -51,7 +51,12 @@ export function epochRows(run: RunRecord): { header: string[]; rows: string[][] 
   const header = ['epoch', 'train loss', 'train acc (%)', 'test loss', 'test acc (%)', 'lr'];
   const f = (x: number | undefined, d = 4) => (x === undefined ? '–' : x.toFixed(d));
   const rows = run.epochs.map((e) => [String(e.epoch), f(e.trainLoss), pct(e.trainAccuracy), f(e.testLoss), pct(e.testAccuracy), e.lr === undefined ? '–' : e.lr.toPrecision(3)]);
-  return { header, rows };
+  if (!run.epochs.some((e) => e.auxLoss !== undefined)) return { header, rows };
+  // qat --aux: the auxiliary head's training loss and accuracy beside the low-precision network's.
+  return {
+    header: [...header.slice(0, 5), 'aux head train loss', 'aux head train acc (%)', 'lr'],
+    rows: run.epochs.map((e, i) => [...rows[i].slice(0, 5), f(e.auxLoss), pct(e.auxAccuracy), rows[i][5]]),
+  };
 }
 
 export function widthRows(run: RunRecord): { header: string[]; rows: string[][] } {

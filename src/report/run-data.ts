@@ -6,7 +6,8 @@
  *
  * What a report understands, by file:
  * - metrics.jsonl lines {event: 'epoch', epoch, trainLoss, trainAccuracy, testLoss, testAccuracy, lr}:
- *   training curves (lowbit train, qat, nce, and the demo's float model).
+ *   training curves (lowbit train, qat, nce, and the demo's float model); with `extra: {auxLoss,
+ *   auxAccuracy}` (qat --aux) the auxiliary head's curves beside the low-precision network's.
  * - result.json {method, wbits, floatAccuracy, quantizedAccuracy, layers: [{name, kind, bits, shape,
  *   relativeError}]}: a post-training quantization run (lowbit ptq); its config.json `checkpoint` names
  *   the float model and codes.safetensors holds `<layer>.weight_codes` and `<layer>.weight_scale`.
@@ -28,6 +29,9 @@ export interface EpochRecord {
   testAccuracy?: number;
   lr?: number;
   seconds?: number;
+  /** The auxiliary head's training loss and accuracy (a `qat --aux` run's metrics `extra`). */
+  auxLoss?: number;
+  auxAccuracy?: number;
 }
 
 export interface PtqLayer {
@@ -110,6 +114,15 @@ function optionalNumber(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
+/** The auxiliary head's numbers of an epoch line's `extra`, when the run trained one. */
+function auxNumbers(extra: unknown): Pick<EpochRecord, 'auxLoss' | 'auxAccuracy'> {
+  if (typeof extra !== 'object' || extra === null) return {};
+  const e = extra as Record<string, unknown>;
+  const auxLoss = optionalNumber(e.auxLoss);
+  const auxAccuracy = optionalNumber(e.auxAccuracy);
+  return { ...(auxLoss !== undefined ? { auxLoss } : {}), ...(auxAccuracy !== undefined ? { auxAccuracy } : {}) };
+}
+
 /** Epoch lines of metrics.jsonl. A torn last line (a run killed mid-write) is skipped; a bad line before it is an error. */
 export function readEpochs(path: string): EpochRecord[] {
   if (!existsSync(path)) return [];
@@ -136,6 +149,7 @@ export function readEpochs(path: string): EpochRecord[] {
       testAccuracy: optionalNumber(record.testAccuracy),
       lr: optionalNumber(record.lr),
       seconds: optionalNumber(record.seconds),
+      ...auxNumbers(record.extra),
     });
   });
   // A resumed run may repeat an epoch: the later line is the one that counts.

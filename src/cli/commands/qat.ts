@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.ts';
 import { ACT_QUANT_KINDS, TRAINABLE_WEIGHT_QUANT_KINDS, type ActQuantKind, type WeightQuantKind } from '../../quant/index.ts';
-import { QAT_QUANT_DEFAULTS, QAT_TRAINING_DEFAULTS, runQat, type QatQuantOptions } from '../../qat/index.ts';
+import { AUX_DEFAULTS, QAT_QUANT_DEFAULTS, QAT_TRAINING_DEFAULTS, runAuxQat, runQat, type AuxOptions, type QatQuantOptions } from '../../qat/index.ts';
 import { RunDir } from '../../train/index.ts';
-import { bitsOption, numberOption, type Command, type ParsedOptions } from '../command.ts';
+import { bitsOption, intOption, numberOption, type Command, type ParsedOptions } from '../command.ts';
 import { DATA_OPTIONS } from '../data-setup.ts';
 import { info, output } from '../output.ts';
 import { checkResume, defaultRunDir, OPTIMIZER_OPTIONS, trainingOptionsFrom, trainingProgress } from './train.ts';
@@ -25,6 +25,14 @@ export function qatQuantOptionsFrom(o: ParsedOptions): QatQuantOptions {
   };
 }
 
+/** --aux and its settings as the library's AuxOptions, or null without --aux. */
+function auxOptionsFrom(o: ParsedOptions): AuxOptions | null {
+  if (!o.aux) return null;
+  const stages = intOption(o, 'aux-stages', 1);
+  if (stages !== 1 && stages !== 2) throw new UsageError(`--aux-stages ${stages}: choose 1 (a fresh module at the fine-tune) or 2 (float network + module first)`);
+  return { weight: numberOption(o, 'aux-weight', 0), stages, stage1Epochs: intOption(o, 'aux-stage1-epochs', 1) };
+}
+
 export const qatCommand: Command = {
   name: 'qat',
   summary: 'quantization-aware fine-tuning of a float checkpoint (fake-quant weights and activations)',
@@ -34,6 +42,8 @@ export const qatCommand: Command = {
     'lowbit qat --checkpoint runs/r20/model.safetensors --wbits 4 --abits 4 --wq lsq --aq lsq --epochs 4',
     'lowbit qat --checkpoint runs/r20/model.safetensors --wbits 3 --abits 32   # weights only',
     'lowbit qat --checkpoint runs/r20/model.safetensors --out runs/qat-w2a2 --resume   # after an interruption',
+    'lowbit qat --checkpoint results/float/resnet20.safetensors --aux --out runs/qat-aux   # + full-precision auxiliary module',
+    'lowbit qat --checkpoint results/float/resnet20.safetensors --aux --aux-stages 2 --aux-stage1-epochs 2 --out runs/qat-aux2',
   ],
   options: {
     checkpoint: { type: 'string', short: 'c', metavar: 'FILE', description: 'float checkpoint to start from (lowbit train writes RUN_DIR/model.safetensors)' },
@@ -44,6 +54,10 @@ export const qatCommand: Command = {
     'first-last-bits': { type: 'string', default: String(Q.firstLastBits), metavar: 'N', description: 'bits of the first and last layer (weights and the last layer input)' },
     'per-channel': { type: 'boolean', description: 'one weight scale per output channel (uniform, lsq)' },
     'alpha-init': { type: 'string', default: Q.alphaInit.toFixed(1), metavar: 'X', description: 'initial PACT clip level alpha' },
+    aux: { type: 'boolean', description: 'train with a full-precision auxiliary module (Zhuang et al.), dropped from the saved model' },
+    'aux-weight': { type: 'string', default: String(AUX_DEFAULTS.weight), metavar: 'X', description: "weight beta of the auxiliary head's loss" },
+    'aux-stages': { type: 'string', default: String(AUX_DEFAULTS.stages), metavar: 'N', description: '1: a fresh module at the fine-tune; 2: float network + module trained first (the paper)' },
+    'aux-stage1-epochs': { type: 'string', default: String(AUX_DEFAULTS.stage1Epochs), metavar: 'N', description: 'epochs of stage 1 (--aux-stages 2), in RUN_DIR/stage1' },
     ...DATA_OPTIONS,
     ...OPTIMIZER_OPTIONS,
     epochs: { ...OPTIMIZER_OPTIONS.epochs, default: String(QAT_TRAINING_DEFAULTS.epochs) },
@@ -52,7 +66,8 @@ export const qatCommand: Command = {
   run(o) {
     if (typeof o.checkpoint !== 'string') throw new UsageError('--checkpoint is required: the float model to fine-tune (e.g. runs/r20/model.safetensors)');
     const quant = qatQuantOptionsFrom(o);
-    const r = runQat({
+    const aux = auxOptionsFrom(o);
+    const r = (aux ? (a: Parameters<typeof runQat>[0]) => runAuxQat({ ...a, aux }) : runQat)({
       checkpoint: o.checkpoint,
       quant,
       options: trainingOptionsFrom(o),
@@ -70,7 +85,7 @@ export const qatCommand: Command = {
       ...trainingProgress('qat'),
     });
     const { summary, wbits, abits } = r;
-    const human = `W${wbits}A${abits} test accuracy ${(100 * Number(summary.testAccuracy)).toFixed(2)}% (best ${(100 * Number(summary.bestTestAccuracy)).toFixed(2)}%), weights in ${summary.checkpoint}`;
+    const human = `${aux ? 'aux-trained ' : ''}W${wbits}A${abits} test accuracy ${(100 * Number(summary.testAccuracy)).toFixed(2)}% (best ${(100 * Number(summary.bestTestAccuracy)).toFixed(2)}%), weights in ${summary.checkpoint}`;
     output(o, { ...summary, wbits, abits, quant: r.quant }, human);
   },
 };

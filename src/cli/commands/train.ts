@@ -67,10 +67,11 @@ export function trainingProgress(command: string): TrainingCallbacks {
     },
     onStep: (s) => {
       if (s.step === 1) bar = new Progress({ label: `epoch ${s.epoch + 1}/${s.epochs}`, total: images, unit: 'img' });
-      bar?.tick(s.images, `loss ${s.loss.toFixed(4)}`);
+      bar?.tick(s.images, `loss ${s.loss.toFixed(4)}${s.metrics?.auxLoss === undefined ? '' : `  aux loss ${s.metrics.auxLoss.toFixed(4)}`}`);
     },
     onEpoch: (m) => {
-      bar?.finish(`train loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%  test acc ${(100 * m.testAccuracy).toFixed(2)}%`);
+      const aux = m.extra?.auxLoss === undefined ? '' : `  aux head: loss ${m.extra.auxLoss.toFixed(4)} acc ${(100 * (m.extra.auxAccuracy ?? NaN)).toFixed(2)}%`;
+      bar?.finish(`train loss ${m.trainLoss.toFixed(4)} acc ${(100 * m.trainAccuracy).toFixed(2)}%  test acc ${(100 * m.testAccuracy).toFixed(2)}%${aux}`);
       bar = null;
     },
     onResume: (r) => info(`resumed from epoch ${r.epoch}`),
