@@ -22,3 +22,4 @@ export { splitHalves } from './search-data.ts';
 export { runSearch, searchCheckpointPath, DEFAULT_SEARCH, type SearchHyperParams, type SearchOptions, type SearchResult, type SearchStepInfo, type SearchEpochMetrics } from './search.ts';
 export { deriveNetwork, describeWidths, type DerivedNetwork, type LayerWidthChange } from './derive.ts';
 export { supernetQuantizers } from './quantize-supernet.ts';
+export { retrain, distillationLoss, type RetrainOptions, type RetrainResult, type PhaseRecipe, type DistillationSpec } from './retrain.ts';
