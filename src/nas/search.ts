@@ -101,6 +101,7 @@ export interface SearchEpochMetrics {
   widths: number[];
   maxWidths: number[];
   expansions: ExpansionEvent[];
+  /** Images of both halves per second (each image one forward and backward through the supernet). */
   imagesPerSecond: number;
   seconds: number;
 }
@@ -175,6 +176,7 @@ export function runSearch(opts: SearchOptions): SearchResult {
     let aLossSum = 0;
     let aCeSum = 0;
     let seen = 0;
+    let archSeen = 0;
     let last = { flops: NaN, params: NaN };
     const archBatches = archLoader.batches(epoch);
     let step = 0;
@@ -218,6 +220,7 @@ export function runSearch(opts: SearchOptions): SearchResult {
         aLossSum += a.value * n;
         aCeSum += a.ce * n;
         seen += n;
+        archSeen += ab.labels.shape[0];
         last = { flops: a.flops, params: a.params };
         step++;
         opts.onStep?.({
@@ -255,7 +258,7 @@ export function runSearch(opts: SearchOptions): SearchResult {
       widths,
       maxWidths: net.maxWidths(),
       expansions,
-      imagesPerSecond: seen / seconds,
+      imagesPerSecond: (seen + archSeen) / seconds,
       seconds,
     };
     history.push(metrics);
