@@ -47,10 +47,6 @@ export function saveSearchState(path: string, parts: SearchStateParts, extras: u
     defaultRng: b64(getRngState()),
     extras,
   };
-  saveSearchTensors(path, tensors, state);
-}
-
-function saveSearchTensors(path: string, tensors: Map<string, Tensor>, state: StoredState): void {
   saveSafetensors(path, tensors, { [STATE_KEY]: JSON.stringify(state) });
 }
 

@@ -88,3 +88,19 @@ test('expected cost: one-hot distributions give the network cost; mixed ones giv
     }),
   );
 });
+
+test('ResNet-18 and ResNet-32 supernets: the cost model agrees with complexity() too', () => {
+  for (const [model, size] of [['resnet18', 16], ['resnet32', 8]] as const) {
+    const net = smallSupernet({ model, inputSize: [size, size], expansionLimit: 1 });
+    const original = net.originalWidths();
+    // Shrink every third layer to 0.7 of its width: unequal widths in stride-1 and stride-2 blocks.
+    const widths = original.map((w, i) => (i % 3 === 1 ? Math.floor(0.7 * w) : w));
+    for (const ws of [original, widths]) {
+      const m = createModel({ name: model, inChannels: 1, numClasses: 4, inputSize: [size, size], widths: ws });
+      const c = complexity(m, [1, size, size]);
+      assert.deepEqual(costAtWidths(net.costTerms, ws), { macs: c.macs, params: c.params }, `${model} ${ws.join(',')}`);
+      m.dispose();
+    }
+    net.dispose();
+  }
+});

@@ -129,3 +129,14 @@ test('search-mode forward mixes the two sampled widths: p_a CWI(BN_a(y[:a])) + p
     }
   });
 });
+
+test('bad supernet configs are refused with a message naming the problem', () => {
+  assert.throws(() => smallSupernet({ model: 'vgg-small' }), /supports resnet20, resnet32, resnet56, resnet18, not 'vgg-small'/);
+  assert.throws(() => smallSupernet({ quant: { weight: { kind: 'uniform', bits: 2, perChannel: true }, act: null } }), /per tensor/);
+  assert.throws(() => smallSupernet({ expansionLimit: 0.5 }), /expansion limit must be >= 1/);
+  assert.throws(() => smallSupernet({ growth: 1 }), /growth factor must be > 1/);
+  const net = smallSupernet();
+  assert.throws(() => net.setLevels([9, ...net.layers.slice(1).map(() => 0)]), /layer 0 has levels 0..4, got 9/);
+  net.setMode('search');
+  scope(() => assert.throws(() => net.call(randn([1, 1, 8, 8])), /without a sampled pair/));
+});
