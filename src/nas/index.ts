@@ -23,3 +23,4 @@ export { runSearch, searchCheckpointPath, DEFAULT_SEARCH, type SearchHyperParams
 export { deriveNetwork, describeWidths, type DerivedNetwork, type LayerWidthChange } from './derive.ts';
 export { supernetQuantizers } from './quantize-supernet.ts';
 export { retrain, distillationLoss, type RetrainOptions, type RetrainResult, type PhaseRecipe, type DistillationSpec } from './retrain.ts';
+export { initFromFloat } from './init-from-float.ts';

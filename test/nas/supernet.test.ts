@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel } from '../../src/models/index.ts';
-import { addUnequal, cwiMatrix, SearchableConv, type SearchResNet } from '../../src/nas/index.ts';
+import { addUnequal, cwiMatrix, initFromFloat, SearchableConv, type SearchResNet } from '../../src/nas/index.ts';
 import type { Module } from '../../src/nn/index.ts';
 import { quantizeModel } from '../../src/quant/index.ts';
 import { F, fromArray, noGrad, randn, Generator, scope, type Tensor } from '../../src/tensor/index.ts';
@@ -139,4 +139,33 @@ test('bad supernet configs are refused with a message naming the problem', () =>
   assert.throws(() => net.setLevels([9, ...net.layers.slice(1).map(() => 0)]), /layer 0 has levels 0..4, got 9/);
   net.setMode('search');
   scope(() => assert.throws(() => net.call(randn([1, 1, 8, 8])), /without a sampled pair/));
+});
+
+test('a supernet started from a float zoo model computes that model at the original widths', () => {
+  const model = createModel({ name: 'resnet20', inChannels: 1, numClasses: 4, inputSize: [8, 8] }, { generator: new Generator(6) });
+  const g = new Generator(7);
+  noGrad(() => {
+    for (const [name, t] of model.stateDict()) {
+      // BN affine parameters and means (the 1-D tensors other than the classifier's bias).
+      if (t.ndim === 1 && !name.startsWith('fc') && /(weight|bias|running_mean)$/.test(name)) t.copy_(randn(t.shape, { generator: g }).mul(0.3).add(name.endsWith('weight') ? 1 : 0));
+      if (name.endsWith('running_var')) t.copy_(randn(t.shape, { generator: g }).abs().add(0.5));
+    }
+  });
+  const net = smallSupernet({ quant: null });
+  initFromFloat(net, model);
+  // The stem one level up (max 20): its width 16 is candidate 5 and its BN16 holds the trained one.
+  net.setLevels(net.layers.map((_, i) => (i === 0 ? 1 : 0)));
+  assert.deepEqual(choose(net, (i) => (i === 0 ? 5 : 7)), net.originalWidths());
+  net.eval();
+  model.eval();
+  scope(() => {
+    const x = randn([3, 1, 8, 8], { generator: new Generator(4) });
+    const diff = noGrad(() => net.call(x).sub(model.call(x)).abs().max().item());
+    assert.ok(diff < 1e-4, `max difference ${diff}`);
+  });
+  // A smaller width's BN starts from the trained BN's first channels.
+  const bn = net.layers[1].bnFor(8).stateDict().get('running_var')!.toArray();
+  assert.deepEqual(bn, model.stateDict().get('layers.0.bn1.running_var')!.narrow(0, 0, 8).toArray());
+  const wide = createModel({ name: 'resnet20', inChannels: 1, numClasses: 4, inputSize: [8, 8], widths: net.originalWidths().map((w) => 3 * w) });
+  assert.throws(() => initFromFloat(net, wide), /does not fit the supernet/);
 });

@@ -6,6 +6,7 @@ import { cifarResNetWidths, RESNET18_WIDTHS, type ModelConfig } from '../../mode
 import {
   DEFAULT_SEARCH,
   deriveNetwork,
+  initFromFloat,
   describeWidths,
   retrain,
   runSearch,
@@ -85,8 +86,17 @@ function search(o: ParsedOptions): void {
   // Separate seeds for the two halves' shuffles and augmentations (derived, so --seed fixes all of them).
   const loader = (ds: typeof weightSet, stream: number) => new DataLoader(ds, { batchSize, shuffle: true, seed: seed * 2 + stream, transform: augment, memoryFormat: 'channelsLast' });
   const test = o['no-eval'] ? undefined : new DataLoader(loadDataset(datasetName(o), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
-  const net = new SearchResNet(supernetConfig, new Generator(seed)).toMemoryFormat_('channelsLast');
-  if (!resume || runDir.readConfig() === null) runDir.writeConfig({ command: 'nce search', supernet: supernetConfig, search: hyper, options: o });
+  const net = new SearchResNet(supernetConfig, new Generator(seed));
+  if (typeof o.init === 'string') {
+    const float = loadCheckpoint(o.init);
+    if (float.modelConfig.name !== model || float.modelConfig.quant !== undefined || float.modelConfig.inChannels !== shape.inChannels) {
+      throw new UsageError(`--init ${o.init}: expected a float ${model} checkpoint for ${datasetName(o)} (lowbit train --model ${model}), got ${float.modelConfig.quant ? 'a quantized ' : ''}${float.modelConfig.name}`);
+    }
+    if (!resume) initFromFloat(net, float.model);
+    float.model.dispose();
+  }
+  net.toMemoryFormat_('channelsLast');
+  if (!resume || runDir.readConfig() === null) runDir.writeConfig({ command: 'nce search', supernet: supernetConfig, search: hyper, init: o.init ?? null, options: o });
   info(
     `nce search: ${model} on ${trainSet.name} (${weightSet.length} weight + ${archSet.length} arch images), ` +
       `${quant ? `W${quant.weight.bits}A${quant.act?.bits ?? 'float'} ${quant.weight.kind}/${quant.act?.kind ?? '-'}` : 'float'} supernet, ` +
@@ -227,6 +237,7 @@ export const nceCommand: Command = {
   examples: [
     'lowbit nce search --model resnet20 --epochs 10 --out runs/nce-r20          # W2A2 SAWB/PACT supernet, expansion up to 2x',
     'lowbit nce search --train-subset 2048 --epochs 1 --out runs/nce-quick      # a quick look',
+    'lowbit nce search --init results/float/resnet20.safetensors --out runs/nce-r20-init   # supernet from the float model',
     'lowbit nce search --no-expand --epochs 10 --out runs/tas-r20               # TAS-style: widths never exceed the original',
     'lowbit nce search --out runs/nce-r20 --epochs 10 --resume                  # after an interruption',
     'lowbit nce retrain --search runs/nce-r20 --out runs/nce-r20-w2a2           # float 30 + QAT 8 epochs at the searched widths',
@@ -252,6 +263,7 @@ export const nceCommand: Command = {
     threshold: { type: 'string', default: String(DEFAULT_SEARCH.threshold), metavar: 'T', description: 'expand a layer when its largest candidate has probability > T, checked once per epoch (search)' },
     'no-expand': { type: 'boolean', description: 'TAS-style search: candidates never exceed the original widths (search)' },
     'float-search': { type: 'boolean', description: 'search a floating-point supernet instead of a quantized one (search)' },
+    init: { type: 'string', metavar: 'FILE', description: 'start the supernet from a float checkpoint of the original network (search; e.g. results/float/resnet20.safetensors)' },
     'no-eval': { type: 'boolean', description: 'skip the per-epoch test evaluation of the argmax network (search)' },
     // retrain
     search: { type: 'string', metavar: 'DIR', description: 'run directory of a finished search: retrain its widths (retrain)' },
