@@ -11,13 +11,18 @@ cd "$(dirname "$0")/.."
 declare -A recipes=(
   # Throughput of the search on a small piece (no test evaluation).
   [quick]="--train-subset 2048 --epochs 1 --no-eval"
-  [r20-w2a2-s0]="--epochs 10 --seed 0"
-  [r20-w2a2-s1]="--epochs 10 --seed 1"
-  [r20-w2a2-s2]="--epochs 10 --seed 2"
+  # The supernet starts from the float ResNet-20 (results/float/resnet20.safetensors, from
+  # experiments/float-baselines.sh): a W2A2 network from scratch stays at chance for the first epochs
+  # here (see results/nce/README.md), which would waste a 10-epoch search.
+  [r20-w2a2-s0]="--epochs 10 --seed 0 --init results/float/resnet20.safetensors"
+  [r20-w2a2-s1]="--epochs 10 --seed 1 --init results/float/resnet20.safetensors"
+  [r20-w2a2-s2]="--epochs 10 --seed 2 --init results/float/resnet20.safetensors"
   # The ablation: TAS-style, widths never above the original.
-  [r20-w2a2-noexpand-s0]="--epochs 10 --seed 0 --no-expand"
-  [r20-w2a2-noexpand-s1]="--epochs 10 --seed 1 --no-expand"
-  [r20-w2a2-noexpand-s2]="--epochs 10 --seed 2 --no-expand"
+  [r20-w2a2-noexpand-s0]="--epochs 10 --seed 0 --no-expand --init results/float/resnet20.safetensors"
+  [r20-w2a2-noexpand-s1]="--epochs 10 --seed 1 --no-expand --init results/float/resnet20.safetensors"
+  [r20-w2a2-noexpand-s2]="--epochs 10 --seed 2 --no-expand --init results/float/resnet20.safetensors"
+  # TAS's start (supernet from scratch), for reference.
+  [r20-w2a2-scratch-s0]="--epochs 10 --seed 0"
 )
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(quick)
