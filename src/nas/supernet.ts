@@ -1,0 +1,270 @@
+/**
+ * The searchable ResNet (CIFAR ResNet-20/32/56 and ResNet-18): every conv of the zoo's `widths` list
+ * (stem, then conv1 and conv2 of every block) is a SearchableConv. Blocks whose first conv has stride 2
+ * keep the option-B 1x1 projection shortcut (its output follows conv2's width); the other blocks add
+ * their input as TAS does (SharedUtils.additive_func: the narrower tensor into the first channels of the
+ * wider), and the cost model charges them the 1x1 shortcut the derived network gets whenever the two
+ * widths differ (see search-cost.ts).
+ */
+import { LowbitError } from '../errors.ts';
+import { BatchNorm2d, Module } from '../nn/index.ts';
+import type { QuantConfig, Quantizer } from '../quant/index.ts';
+import { empty, F, noGrad, type Generator, type Tensor } from '../tensor/index.ts';
+import { candidateWidths, TAS_RATIOS, widthLevels } from './candidates.ts';
+import { convCostCoefficients, type ConvCostCoefficients } from './cost.ts';
+import { sampleTwo } from './gumbel.ts';
+import { supernetQuantizers } from './quantize-supernet.ts';
+import { SearchableConv, type SearchMode } from './searchable-conv.ts';
+
+/** A 1x1 stride-s conv + BN shortcut whose output width is set by its block before each call. */
+export class ProjectionShortcut extends Module {
+  readonly weight: Tensor;
+  readonly stride: number;
+  readonly weightQuantizer: Quantizer | null;
+  readonly inputQuantizer: Quantizer | null;
+  outWidth = 0;
+  private readonly bns = new Map<number, BatchNorm2d>();
+
+  constructor(inMax: number, widths: readonly number[], outMax: number, original: number, stride: number, q: { weight: Quantizer | null; input: Quantizer | null }, generator?: Generator) {
+    super();
+    this.stride = stride;
+    this.weight = this.registerParameter('weight', empty([outMax, inMax, 1, 1]));
+    noGrad(() => this.weight.normal_(0, Math.sqrt(2 / original), generator));
+    for (const w of widths) this.bns.set(w, this.registerModule(`bn${w}`, new BatchNorm2d(w)));
+    this.weightQuantizer = q.weight ? this.registerModule('weightQuantizer', q.weight) : null;
+    this.inputQuantizer = q.input ? this.registerModule('inputQuantizer', q.input) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const bn = this.bns.get(this.outWidth);
+    if (bn === undefined) throw new LowbitError(`ProjectionShortcut: no BatchNorm for width ${this.outWidth}`);
+    const input = this.inputQuantizer ? this.inputQuantizer.call(x) : x;
+    const w = this.weight.narrow(0, 0, this.outWidth).narrow(1, 0, x.shape[1]);
+    return bn.call(F.conv2d(input, this.weightQuantizer ? this.weightQuantizer.call(w) : w, null, { stride: this.stride }));
+  }
+}
+
+export class SearchBlock extends Module {
+  readonly conv1: SearchableConv;
+  readonly conv2: SearchableConv;
+  readonly shortcut: ProjectionShortcut | null;
+
+  constructor(conv1: SearchableConv, conv2: SearchableConv, shortcut: ProjectionShortcut | null) {
+    super();
+    this.conv1 = this.registerModule('conv1', conv1);
+    this.conv2 = this.registerModule('conv2', conv2);
+    this.shortcut = shortcut ? this.registerModule('shortcut', shortcut) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = this.conv2.call(this.conv1.call(x));
+    if (this.shortcut) {
+      this.shortcut.outWidth = y.shape[1];
+      return y.add(this.shortcut.call(x)).relu();
+    }
+    return addUnequal(y, x).relu();
+  }
+}
+
+/** TAS's additive_func: a + b where the narrower one (in channels) is added into the first channels of the wider. */
+export function addUnequal(a: Tensor, b: Tensor): Tensor {
+  const [ca, cb] = [a.shape[1], b.shape[1]];
+  if (ca === cb) return a.add(b);
+  const [wide, narrow] = ca > cb ? [a, b] : [b, a];
+  // F.pad's last pair of numbers pads dim -3, the channels of an NCHW tensor.
+  return wide.add(F.pad(narrow, [0, 0, 0, 0, 0, wide.shape[1] - narrow.shape[1]]));
+}
+
+/** One term of the cost model: a conv (or the classifier) between two width sources. */
+export interface CostTerm {
+  name: string;
+  coefficients: ConvCostCoefficients;
+  /** Index of the searchable conv whose width is the input width, or a fixed width. */
+  input: { layer: number } | { fixed: number };
+  output: { layer: number } | { fixed: number };
+  /** 'differ': the layer exists only when input and output widths differ (an option-B shortcut). */
+  when: 'always' | 'differ';
+}
+
+export interface SupernetConfig {
+  /** Zoo model the search starts from: resnet20, resnet32, resnet56 or resnet18. */
+  model: string;
+  inChannels: number;
+  numClasses: number;
+  inputSize: [number, number];
+  /** E: the largest width a layer may reach, as a multiple of its original width (1: no expansion). */
+  expansionLimit: number;
+  /** Factor of one expansion step of a layer's maximum. */
+  growth: number;
+  ratios?: number[];
+  /** Quantization of the supernet during the search; null searches in floating point. */
+  quant: QuantConfig | null;
+}
+
+const RESNET_SHAPES: Record<string, { blocks: number[]; base: number[]; strides: number[] }> = {
+  resnet20: { blocks: [3, 3, 3], base: [16, 32, 64], strides: [1, 2, 2] },
+  resnet32: { blocks: [5, 5, 5], base: [16, 32, 64], strides: [1, 2, 2] },
+  resnet56: { blocks: [9, 9, 9], base: [16, 32, 64], strides: [1, 2, 2] },
+  resnet18: { blocks: [2, 2, 2, 2], base: [64, 128, 256, 512], strides: [1, 2, 2, 2] },
+};
+export const SEARCHABLE_MODELS = Object.keys(RESNET_SHAPES);
+
+export class SearchResNet extends Module {
+  readonly config: SupernetConfig;
+  readonly stem: SearchableConv;
+  readonly blocks: SearchBlock[];
+  readonly fcWeight: Tensor;
+  readonly fcBias: Tensor;
+  readonly fcWeightQuantizer: Quantizer | null;
+  readonly fcInputQuantizer: Quantizer | null;
+  /** Every searchable conv in the order of the zoo's ModelConfig.widths. */
+  readonly layers: SearchableConv[];
+  readonly costTerms: CostTerm[];
+
+  constructor(config: SupernetConfig, generator?: Generator) {
+    super();
+    const shape = RESNET_SHAPES[config.model];
+    if (shape === undefined) throw new LowbitError(`the channel search supports ${SEARCHABLE_MODELS.join(', ')}, not '${config.model}'`);
+    if (config.quant?.weight.perChannel) throw new LowbitError('the channel search quantizes weights per tensor: per-channel scales cannot follow a sliced weight');
+    this.config = config;
+    const ratios = config.ratios ?? [...TAS_RATIOS];
+    const levels = (c: number) => widthLevels(c, config.expansionLimit, config.growth);
+    const top = (l: number[]) => l[l.length - 1];
+    const quant = (name: string, role: 'first' | 'body' | 'last', out: number) => supernetQuantizers(config.quant, name, role, out);
+    const out = (h: number, k: number, s: number, p: number) => Math.floor((h + 2 * p - k) / s) + 1;
+
+    const layers: SearchableConv[] = [];
+    const terms: CostTerm[] = [];
+    let [h, w] = config.inputSize;
+    const stemLevels = levels(shape.base[0]);
+    const sq = quant('stem', 'first', top(stemLevels));
+    this.stem = this.registerModule('stem', new SearchableConv({
+      inChannelsMax: config.inChannels, original: shape.base[0], levels: stemLevels, kernelSize: 3, stride: 1, padding: 1, relu: true,
+      ratios, weightQuantizer: sq.weight, inputQuantizer: sq.input, generator,
+    }));
+    layers.push(this.stem);
+    const bnConv = (k: number, oh: number, ow: number) => convCostCoefficients({ kernelSize: [k, k], outputSize: [oh, ow], batchNorm: true });
+    terms.push({ name: 'stem', coefficients: bnConv(3, h, w), input: { fixed: config.inChannels }, output: { layer: 0 }, when: 'always' });
+
+    this.blocks = [];
+    let producer = 0;
+    let b = 0;
+    shape.blocks.forEach((n, stage) => {
+      for (let i = 0; i < n; i++, b++) {
+        const stride = i === 0 ? shape.strides[stage] : 1;
+        const c = shape.base[stage];
+        const inMax = top(layers[producer].levels as number[]);
+        const prefix = `blocks.${b}`;
+        const l1 = levels(c);
+        const l2 = levels(c);
+        const q1 = quant(`${prefix}.conv1`, 'body', top(l1));
+        const q2 = quant(`${prefix}.conv2`, 'body', top(l2));
+        const conv1 = new SearchableConv({ inChannelsMax: inMax, original: c, levels: l1, kernelSize: 3, stride, padding: 1, relu: true, ratios, weightQuantizer: q1.weight, inputQuantizer: q1.input, generator });
+        const conv2 = new SearchableConv({ inChannelsMax: top(l1), original: c, levels: l2, kernelSize: 3, stride: 1, padding: 1, relu: false, ratios, weightQuantizer: q2.weight, inputQuantizer: q2.input, generator });
+        const [oh, ow] = [out(h, 3, stride, 1), out(w, 3, stride, 1)];
+        const i1 = layers.push(conv1) - 1;
+        const i2 = layers.push(conv2) - 1;
+        terms.push({ name: `${prefix}.conv1`, coefficients: bnConv(3, oh, ow), input: { layer: producer }, output: { layer: i1 }, when: 'always' });
+        terms.push({ name: `${prefix}.conv2`, coefficients: bnConv(3, oh, ow), input: { layer: i1 }, output: { layer: i2 }, when: 'always' });
+        let shortcut: ProjectionShortcut | null = null;
+        if (stride !== 1) {
+          const widths = [...new Set(l2.flatMap((m) => candidateWidths(m, ratios)))].sort((x, y) => x - y);
+          shortcut = new ProjectionShortcut(inMax, widths, top(l2), c, stride, quant(`${prefix}.shortcut`, 'body', top(l2)), generator);
+        }
+        terms.push({ name: `${prefix}.shortcut`, coefficients: bnConv(1, oh, ow), input: { layer: producer }, output: { layer: i2 }, when: stride !== 1 ? 'always' : 'differ' });
+        this.blocks.push(this.registerModule(`block${b}`, new SearchBlock(conv1, conv2, shortcut)));
+        [h, w] = [oh, ow];
+        producer = i2;
+      }
+    });
+    const lastMax = top(layers[producer].levels as number[]);
+    const fcQ = quant('fc', 'last', config.numClasses);
+    this.fcWeight = this.registerParameter('fcWeight', empty([config.numClasses, lastMax]));
+    this.fcBias = this.registerParameter('fcBias', empty([config.numClasses]));
+    // PyTorch's Linear init bound 1/sqrt(fan_in), at the original input width.
+    const bound = 1 / Math.sqrt(shape.base[shape.base.length - 1]);
+    noGrad(() => {
+      this.fcWeight.uniform_(-bound, bound, generator);
+      this.fcBias.uniform_(-bound, bound, generator);
+    });
+    this.fcWeightQuantizer = fcQ.weight ? this.registerModule('fcWeightQuantizer', fcQ.weight) : null;
+    this.fcInputQuantizer = fcQ.input ? this.registerModule('fcInputQuantizer', fcQ.input) : null;
+    terms.push({
+      name: 'fc',
+      coefficients: convCostCoefficients({ kernelSize: [1, 1], outputSize: [1, 1], bias: true }),
+      input: { layer: producer },
+      output: { fixed: config.numClasses },
+      when: 'always',
+    });
+    this.layers = layers;
+    this.costTerms = terms;
+  }
+
+  /** The original network's widths (the zoo default), in ModelConfig.widths order. */
+  originalWidths(): number[] {
+    return this.layers.map((l) => l.original);
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = this.stem.call(x);
+    for (const block of this.blocks) y = block.call(y);
+    const pooled = y.mean([2, 3]);
+    const input = this.fcInputQuantizer ? this.fcInputQuantizer.call(pooled) : pooled;
+    const wFull = this.fcWeight.narrow(1, 0, pooled.shape[1]);
+    const wq = this.fcWeightQuantizer ? this.fcWeightQuantizer.call(wFull) : wFull;
+    return F.linear(input, wq, this.fcBias);
+  }
+
+  /** The architecture parameters (one logit vector per searchable conv), for the Adam of the arch step. */
+  archParameters(): Tensor[] {
+    return this.layers.map((l) => l.widthLogits);
+  }
+
+  /** Every other parameter (weights, BN, quantizer clip levels), for the SGD of the weight step. */
+  weightParameters(): Tensor[] {
+    const arch = new Set(this.archParameters());
+    return this.parameters().filter((p) => !arch.has(p));
+  }
+
+  setMode(mode: SearchMode): void {
+    for (const l of this.layers) {
+      l.mode = mode;
+      if (mode === 'argmax') l.selection = null;
+    }
+  }
+
+  /**
+   * Samples a candidate pair for every searchable conv (TAS select2withP) and switches to search mode.
+   * The pair weights are tensors of the caller's scope: sample inside the step's scope, then forward.
+   */
+  sample(tau: number, generator: Generator): void {
+    for (const l of this.layers) {
+      l.selection = sampleTwo(l.widthLogits, tau, generator);
+      l.mode = 'search';
+    }
+  }
+
+  /** Widths of the most probable candidates: the derived network's ModelConfig.widths. */
+  argmaxWidths(): number[] {
+    return this.layers.map((l) => l.argmaxWidth());
+  }
+
+  /** Current maximum M_l of every layer. */
+  maxWidths(): number[] {
+    return this.layers.map((l) => l.maxWidth);
+  }
+
+  /** Expansion levels of every layer (what a checkpoint records to rebuild the candidate sets). */
+  levels(): number[] {
+    return this.layers.map((l) => l.level);
+  }
+
+  setLevels(levels: number[]): void {
+    if (levels.length !== this.layers.length) throw new LowbitError(`setLevels: ${levels.length} levels for ${this.layers.length} layers`);
+    levels.forEach((v, i) => {
+      const l = this.layers[i];
+      if (!(Number.isInteger(v) && v >= 0 && v < l.levels.length)) throw new LowbitError(`setLevels: layer ${i} has levels 0..${l.levels.length - 1}, got ${v}`);
+      l.level = v;
+    });
+  }
+}
