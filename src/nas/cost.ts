@@ -8,14 +8,12 @@
  * assumption, Dong & Yang 2019 sec. 3.2) the expected cost is the same formula on E[C_in] and E[C_out],
  * which is what makes the search's FLOPs/params loss differentiable in the architecture logits.
  *
- * This file is the channel search's view of the shared cost function (src/models/cost.ts of the
- * restructure): same name, same formulas, so it can be replaced by a re-export at merge.
+ * The formulas are the shared cost function's (src/models/cost.ts); this file adds the search's view:
+ * a conv's cost with its BatchNorm, and the cost at expected (non-integer) widths.
  */
-export interface ConvCostCoefficients {
-  macsPerChannelPair: number;
-  paramsPerChannelPair: number;
-  paramsPerOutChannel: number;
-}
+import { BATCH_NORM_PARAMS_PER_CHANNEL, convCostCoefficients as layerCoefficients, type CostCoefficients } from '../models/index.ts';
+
+export type ConvCostCoefficients = CostCoefficients;
 
 export interface ConvCostShape {
   /** Kernel height and width (1 x 1 for a linear layer). */
@@ -29,15 +27,10 @@ export interface ConvCostShape {
   batchNorm?: boolean;
 }
 
+/** The shared cost function's coefficients (src/models/cost.ts), with the following BatchNorm's parameters folded in. */
 export function convCostCoefficients(shape: ConvCostShape): ConvCostCoefficients {
-  const [kh, kw] = shape.kernelSize;
-  const [oh, ow] = shape.outputSize;
-  const groups = shape.groups ?? 1;
-  return {
-    macsPerChannelPair: (kh * kw * oh * ow) / groups,
-    paramsPerChannelPair: (kh * kw) / groups,
-    paramsPerOutChannel: (shape.bias ? 1 : 0) + (shape.batchNorm ? 2 : 0),
-  };
+  const c = layerCoefficients({ kernelSize: shape.kernelSize, outputSize: shape.outputSize, groups: shape.groups, bias: shape.bias });
+  return { ...c, paramsPerOutChannel: c.paramsPerOutChannel + (shape.batchNorm ? BATCH_NORM_PARAMS_PER_CHANNEL : 0) };
 }
 
 /** Cost of one layer at given (possibly expected, non-integer) widths. */

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.ts';
 import type { Module } from '../nn/index.ts';
 import { CosineAnnealingLR, SGD } from '../optim/index.ts';
-import { nonQuantizerParameters, quantizeModel, quantizerParameters, type QuantConfig, type QuantizedLayer } from '../quant/index.ts';
+import { qatParamGroups } from '../qat/index.ts';
+import { quantizeModel, type QuantConfig, type QuantizedLayer } from '../quant/index.ts';
 import { F, Generator, noGrad, type Tensor } from '../tensor/index.ts';
 import { fit, loadCheckpoint, RunDir, saveCheckpoint, type BatchSource, type EpochMetrics, type FitResult, type StepInfo } from '../train/index.ts';
 
@@ -93,11 +94,8 @@ export function retrain(opts: RetrainOptions): RetrainResult {
     saveCheckpoint(floatCheckpoint, model, opts.modelConfig);
   }
   const layers = quantizeModel(model, opts.quant);
-  // lowbit's QAT groups: weights, BN and PACT alphas share the weight decay (PACT's L2 on alpha); LSQ steps get none.
-  const lsq = quantizerParameters(model, 'lsq');
-  const lsqSet = new Set(lsq);
-  const main = [...nonQuantizerParameters(model), ...quantizerParameters(model).filter((p) => !lsqSet.has(p))];
-  const optimizer = new SGD([{ params: main }, ...(lsq.length ? [{ params: lsq, weightDecay: 0 }] : [])], {
+  // lowbit's QAT groups (src/qat): weights, BN and PACT alphas share the weight decay; LSQ steps get none.
+  const optimizer = new SGD(qatParamGroups(model), {
     lr: opts.qat.lr, momentum: opts.qat.momentum, nesterov: true, weightDecay: opts.qat.weightDecay,
   });
   const qatConfig = { ...opts.modelConfig, quant: opts.quant };

@@ -18,12 +18,13 @@ import {
 } from '../../nas/index.ts';
 import { ACT_QUANT_KINDS, TRAINABLE_WEIGHT_QUANT_KINDS } from '../../quant/index.ts';
 import { Generator, manualSeed } from '../../tensor/index.ts';
-import { lastCheckpointPath, loadCheckpoint, RunDir } from '../../train/index.ts';
+import { lastCheckpointPath, loadCheckpoint, RunDir, subset, trainingLoaders } from '../../train/index.ts';
 import { intOption, numberOption, optionalInt, stringOption, type Command, type ParsedOptions } from '../command.ts';
-import { DATA_OPTIONS, datasetName, makeLoaders, subset } from '../data-setup.ts';
+import { DATA_OPTIONS, dataOptions, datasetName } from '../data-setup.ts';
 import { info, output } from '../output.ts';
 import { Progress } from '../progress.ts';
-import { qatQuantConfig } from './qat.ts';
+import { qatQuantOptionsFrom } from './qat.ts';
+import { qatQuantConfig } from '../../qat/index.ts';
 import { defaultRunDir } from './train.ts';
 
 /** The zoo's published widths of a searchable ResNet. */
@@ -52,7 +53,7 @@ function search(o: ParsedOptions): void {
   const expansionLimit = expand ? numberOption(o, 'expansion-limit', 1) : 1;
   const growth = numberOption(o, 'growth', 1);
   if (!(growth > 1)) throw new UsageError(`--growth ${growth}: expected a factor > 1`);
-  const quant = o['float-search'] ? null : qatQuantConfig(o);
+  const quant = o['float-search'] ? null : qatQuantConfig(qatQuantOptionsFrom(o));
   const shape = datasetShape(o);
   const supernetConfig = { model, numClasses: 10, ...shape, expansionLimit, growth, quant };
   const hyper = {
@@ -163,7 +164,7 @@ function retrainCommand(o: ParsedOptions): void {
     const model = stringOption(o, 'model');
     modelConfig = { name: model, numClasses: 10, ...shape, widths: zooWidths(model) };
   }
-  const quant = qatQuantConfig(o);
+  const quant = qatQuantConfig(qatQuantOptionsFrom(o));
   const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('nce-retrain', modelConfig.name));
   const resume = Boolean(o.resume);
   if (!resume && (existsSync(lastCheckpointPath(new RunDir(join(runDir.path, 'float')))) || existsSync(join(runDir.path, 'float', 'model.safetensors')))) {
@@ -184,7 +185,7 @@ function retrainCommand(o: ParsedOptions): void {
     if (t.modelConfig.quant !== undefined) throw new UsageError(`--teacher ${o.teacher} is a quantized checkpoint; distill from a float one`);
     distill = { teacher: t.model, alpha: fraction(o, 'kd-alpha', 0, 1), temperature: numberOption(o, 'kd-temperature', Number.MIN_VALUE) };
   }
-  const loaders = makeLoaders(o, { augment: !o['no-augment'] });
+  const loaders = trainingLoaders(dataOptions(o, !o['no-augment']));
   const originalWidths = zooWidths(modelConfig.name);
   const described = describeWidths(modelConfig.name, modelConfig, modelConfig.widths ?? originalWidths, originalWidths);
   if (!resume || runDir.readConfig() === null) runDir.writeConfig({ command: 'nce retrain', model: modelConfig, quant, float, qat, distill: distill ? { teacher: o.teacher, alpha: distill.alpha, temperature: distill.temperature } : null, from: o.search ?? 'original', options: o });
