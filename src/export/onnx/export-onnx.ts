@@ -22,7 +22,7 @@ import { LAYER_EMITTERS } from './emit-layers.ts';
 import { MODEL_EMITTERS } from './emit-models.ts';
 import { OnnxGraphBuilder } from './graph-builder.ts';
 import type { LowBitWeight } from './low-bit-weight.ts';
-import { DataType, encodeModel, graph, model as modelProto, valueInfo } from './proto.ts';
+import { DataType, encodeModel, graph, model as modelProto, node, valueInfo } from './proto.ts';
 
 export const MIN_OPSET = 13;
 /** onnxruntime 1.30 refuses default-domain opsets above 26 (ValidateOpsetForDomain). */
@@ -55,6 +55,11 @@ export interface OnnxExportOptions {
   weightCodes?: Map<string, LowBitWeight>;
   /** Free text stored as the model's doc_string. */
   docString?: string;
+  /** Graph input / output value names (default 'input' / 'output'); an imported model keeps its own. */
+  inputName?: string;
+  outputName?: string;
+  /** Key-value pairs stored as the model's metadata_props (dataset, normalization: see data/provenance). */
+  metadata?: Record<string, string>;
 }
 
 export interface OnnxExportResult {
@@ -117,10 +122,15 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
       return emitter(m, input, ctx);
     },
   };
-  const inputName = 'input';
+  const inputName = opts.inputName ?? 'input';
+  const outputName = opts.outputName ?? 'output';
+  if (inputName === outputName || inputName === '' || outputName === '') {
+    throw new LowbitError(`ONNX export: input and output names must be two different non-empty names, got '${inputName}' and '${outputName}'`);
+  }
   builder.reserve(inputName);
+  builder.reserve(outputName);
   const last = ctx.emit(model, inputName);
-  const outputName = builder.add('Identity', [last], 'output');
+  builder.nodes.push(node('Identity', [last], [outputName], { name: outputName }));
   const unused = [...(opts.weightCodes?.keys() ?? [])].filter((k) => !usedCodes.has(k));
   if (unused.length > 0) {
     throw new LowbitError(`ONNX export: weight codes given for ${unused.join(', ')}, which the model does not run as a Conv2d or Linear layer`);
@@ -136,7 +146,7 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
     outputs: [valueInfo(outputName, DataType.FLOAT, ['N', ...outputShape])],
   });
   const irVersion = irVersionFor(finalOpset);
-  const bytes = encodeModel(modelProto({ graph: g, irVersion, opsets, producerVersion: '0.1.0', docString: opts.docString }));
+  const bytes = encodeModel(modelProto({ graph: g, irVersion, opsets, producerVersion: '0.1.0', docString: opts.docString, metadata: opts.metadata }));
   return { bytes, opset: finalOpset, irVersion, inputName, outputName, outputShape, layers };
 }
 
