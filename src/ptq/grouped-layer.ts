@@ -7,9 +7,11 @@
  * greedy path put nonzero codes where the convolution has no weights.
  */
 import { LowbitError } from '../errors.ts';
-import { cat, keep, scope, zeros, type Tensor } from '../tensor/index.ts';
+import { cat, fromArray, keep, scope, zeros, type Tensor } from '../tensor/index.ts';
 import { dequantize, type Alphabet } from './alphabet.ts';
+import { gpfqFast } from './gpfq-fast.ts';
 import type { GramMatrices } from './gram-accumulator.ts';
+import { greedyBlock } from './greedy-block.ts';
 
 /** Per-group Gram sums A_g = X~_g' X_g and B_g = X~_g' X~_g, G products per batch in one bmm (sums float64). */
 export class GroupedGram {
@@ -47,6 +49,11 @@ export class GroupedGram {
     });
   }
 
+  /** A_g, B_g of every group, G x N0 x N0 (owned by this object). */
+  get sums(): { a: Tensor; b: Tensor } {
+    return { a: this.a, b: this.b };
+  }
+
   /** Group g's Gram matrices (views into this object's sums). */
   group(g: number): GramMatrices {
     return { a: this.a.select(0, g), b: this.b.select(0, g) };
@@ -79,5 +86,39 @@ export function solvePerGroup(weight: Tensor, alphabet: Alphabet, groups: number
     for (let g = 0; g < groups; g++) parts.push(solve(g, weight.narrow(0, g * rows, rows), groupAlphabet(alphabet, g, rows)));
     const codes = cat(parts, 0);
     return { codes, weight: dequantize(codes, alphabet) };
+  });
+}
+
+/** Columns per group up to which the batched solve below runs (gpfq-fast.ts's default block). */
+const SMALL_GROUP = 64;
+
+/**
+ * gpfqFast for every group of a grouped conv: codes (N1 x N0, int32). With few columns per group
+ * (depthwise 3x3: N0 = 9) gpfqFast's forward substitution is a single block, so R_g = W_g tril(A_g)'
+ * is computed for all groups in one batched product and the greedy step runs per group on plain
+ * arrays: the same arithmetic as gpfqFast group by group, without a dozen tensor ops per group (a
+ * MobileNetV2 has about 7,000 depthwise groups).
+ */
+export function gpfqFastGrouped(weight: Tensor, gram: GroupedGram, alphabet: Alphabet): Tensor {
+  const G = gram.groups;
+  const n0 = gram.n0;
+  const [n1] = weight.shape;
+  const rows = n1 / G;
+  if (n0 > SMALL_GROUP) return solvePerGroup(weight, alphabet, G, (g, wg, ag) => gpfqFast(wg, gram.group(g), ag).codes).codes;
+  return scope(() => {
+    const W = weight.to('float64').reshape([G, rows, n0]);
+    const R = W.bmm(gram.sums.a.tril().transpose(1, 2)).contiguous().toFloat64Array(); // G x rows x N0
+    const B = gram.sums.b.contiguous().toFloat64Array(); // G x N0 x N0
+    const codes = new Int32Array(n1 * n0);
+    for (let g = 0; g < G; g++) {
+      const groupCodes = new Int32Array(rows * n0);
+      greedyBlock(
+        { r: R.subarray(g * rows * n0, (g + 1) * rows * n0), h: B.subarray(g * n0 * n0, (g + 1) * n0 * n0), start: 0, len: n0, n0 },
+        groupAlphabet(alphabet, g, rows),
+        groupCodes,
+      );
+      codes.set(groupCodes, g * rows * n0);
+    }
+    return fromArray(codes, [n1, n0]);
   });
 }

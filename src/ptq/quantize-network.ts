@@ -15,7 +15,7 @@ import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
-import { GroupedGram, solvePerGroup } from './grouped-layer.ts';
+import { GroupedGram, gpfqFastGrouped, solvePerGroup } from './grouped-layer.ts';
 import { layerInputs } from './layer-inputs.ts';
 
 export type PtqMethod = 'gpfq' | 'rtn';
@@ -205,7 +205,10 @@ export function quantizeNetwork(
             const r = columnSolve(W, x, xTilde, alphabet);
             return { codes: r.codes, weight: r.weight };
           }
-          if (gram instanceof GroupedGram) return solvePerGroup(W, alphabet, groups, (g, wg, ag) => gpfqFast(wg, gram.group(g), ag).codes);
+          if (gram instanceof GroupedGram) {
+            const codes = gpfqFastGrouped(W, gram, alphabet);
+            return { codes, weight: dequantize(codes, alphabet) };
+          }
           const r = gpfqFast(W, gram!, alphabet);
           return { codes: r.codes, weight: r.weight };
         });

@@ -103,3 +103,28 @@ test('after a 2-bit depthwise layer, GPFQ leaves the next layer a lower output e
   const alph = quantizeNetwork(b.analog, b.copy, b.calibration, { method: 'rtn', bits: 2, firstLastBits: 2, convention: 'signed', granularity: 'channel' });
   assert.ok(g[1].relativeError < alph[1].relativeError, `pointwise layer after the depthwise one: GPFQ ${g[1].relativeError} vs RTN ${alph[1].relativeError}`);
 });
+
+test('wide groups (72 columns per group, past the batched path): the fast solver gives the reference solver\'s codes', () => {
+  class GroupedNet extends Module {
+    readonly conv: Conv2d;
+    readonly head: Conv2d;
+    constructor() {
+      super();
+      this.conv = this.registerModule('conv', new Conv2d(16, 4, 3, { padding: 1, groups: 2, bias: false }));
+      this.head = this.registerModule('head', new Conv2d(4, 2, 1, { bias: false }));
+      noGrad(() => {
+        this.conv.weight.copy_(randn(this.conv.weight.shape, { generator: new Generator(21) }));
+        this.head.weight.copy_(randn(this.head.weight.shape, { generator: new Generator(22) }));
+      });
+    }
+    forward(x: Tensor): Tensor {
+      return this.head.call(this.conv.call(x));
+    }
+  }
+  const calibration = randn([4, 16, 5, 5], { generator: new Generator(23) });
+  const run = (solver: 'fast' | 'reference') =>
+    Array.from(quantizeNetwork(new GroupedNet(), new GroupedNet(), calibration, { method: 'gpfq', bits: 3, firstLastBits: 3, solver, gramDtype: 'float64' })[0].codes.toTypedArray() as Int32Array);
+  const fast = run('fast');
+  assert.equal(fast.length, 4 * 72);
+  assert.deepEqual(fast, run('reference'));
+});
