@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LowbitError } from '../../errors.ts';
+import { checkFinite } from '../../util/check-finite.ts';
 import { OnnxGraphModule } from './onnx-graph-module.ts';
 import { readOnnxModel } from './read-model.ts';
 import { decodeModel } from '../onnx/proto.ts';
@@ -12,6 +13,7 @@ import { decodeModel } from '../onnx/proto.ts';
 export function importOnnx(bytes: Uint8Array, source = 'ONNX model'): OnnxGraphModule {
   try {
     const model = new OnnxGraphModule(readOnnxModel(bytes, source), source);
+    checkFinite([...model.namedParameters(), ...model.namedBuffers()], source);
     return model.eval();
   } catch (err) {
     if (err instanceof LowbitError) throw err;
