@@ -39,7 +39,7 @@ export function environmentRecord(): Record<string, unknown> {
  */
 export class RunDir {
   constructor(readonly path: string) {
-    mkdirSync(join(path, 'checkpoints'), { recursive: true });
+    withFsErrors('create the run directory', path, () => mkdirSync(join(path, 'checkpoints'), { recursive: true }));
   }
 
   get checkpointDir(): string {

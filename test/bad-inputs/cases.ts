@@ -194,6 +194,26 @@ export const BAD_INPUTS: BadInput[] = [
     message: /plain\/model\.onnx: a part of the path is a file, not a folder; check the path \(ENOTDIR\)/,
   },
   {
+    kind: 'library',
+    id: 'read: a checkpoint path that is a folder (EISDIR)',
+    issue: 'file-system errors are stack traces',
+    run: (dir) => {
+      mkdirSync(join(dir, 'model.safetensors'));
+      return loadCheckpoint(join(dir, 'model.safetensors'));
+    },
+    message: /cannot read .*model\.safetensors: it is a folder; give a file path \(EISDIR\)$/,
+  },
+  {
+    kind: 'library',
+    id: 'run directory where a file is (EEXIST / ENOTDIR)',
+    issue: 'file-system errors are stack traces',
+    run: (dir) => {
+      writeFileSync(join(dir, 'runs'), 'x');
+      return new RunDir(join(dir, 'runs'));
+    },
+    message: /cannot create the run directory .*runs: (it already exists; remove it or choose another path \(EEXIST\)|a part of the path is a file, not a folder; check the path \(ENOTDIR\))$/,
+  },
+  {
     kind: 'behaviour',
     id: 'metrics.jsonl: a torn last line does not swallow the line written on resume',
     issue: 'a torn last line of metrics.jsonl swallows the line rewritten on resume',

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LowbitError } from '../../errors.ts';
 import { checkFinite } from '../../util/check-finite.ts';
+import { withFsErrors } from '../../util/fs-errors.ts';
 import { OnnxGraphModule } from './onnx-graph-module.ts';
 import { readOnnxModel } from './read-model.ts';
 import { decodeModel } from '../onnx/proto.ts';
@@ -23,7 +24,7 @@ export function importOnnx(bytes: Uint8Array, source = 'ONNX model'): OnnxGraphM
 
 export function loadOnnx(path: string): OnnxGraphModule {
   if (!existsSync(path)) throw new LowbitError(`ONNX file ${path} does not exist: check the path`);
-  return importOnnx(readFileSync(path), path);
+  return importOnnx(withFsErrors('read', path, () => readFileSync(path)), path);
 }
 
 /** An ONNX file's metadata_props as a record (where lowbit stores the data set, see data/provenance). */
