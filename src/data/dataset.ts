@@ -70,6 +70,12 @@ export class Dataset {
     return this.images.shape[3];
   }
 
+  /** "mnist-train: 60000 images of 1x28x28 (C x H x W), 10 classes (0, 1, ..., 9)", for users and logs. */
+  describe(): string {
+    const shown = this.classes.length <= 10 ? this.classes.join(', ') : `${this.classes.slice(0, 8).join(', ')}, ..., ${this.classes[this.classes.length - 1]}`;
+    return `${this.name}: ${this.length} images of ${this.channels}x${this.height}x${this.width} (C x H x W), ${this.classes.length} classes (${shown})`;
+  }
+
   dispose(): void {
     this.images.dispose();
     this.labels.dispose();

@@ -22,3 +22,18 @@ export {
   type CropOffsets,
 } from './augment.ts';
 export { calibrationSet } from './calibration-set.ts';
+export { loadUserData, checkNormalization, decodeImage, resize, type UserDataSource, type UserDataOptions, type Normalization } from './user-data.ts';
+export { decodePng, isPng, type DecodedImage } from './png.ts';
+export { parseNpy, encodeNpy, type NpyArray, type NpyDtype } from './npy.ts';
+export { checkDatasetFits, type ModelInputSpec } from './check-fit.ts';
+export { augmentationPolicy, defaultAugmentation, type AugmentationPolicy } from './default-augmentation.ts';
+export {
+  datasetMetadata,
+  readDatasetMetadata,
+  checkDatasetMatches,
+  provenanceOf,
+  baseDatasetName,
+  DATASET_KEY,
+  NORMALIZATION_KEY,
+  type DataProvenance,
+} from './provenance.ts';

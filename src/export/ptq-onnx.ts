@@ -16,12 +16,23 @@ export function loadOnnxForPtq(path: string): { model: OnnxGraphModule; modelCon
   return { model, modelConfig: { name: 'onnx', source: path, inputShape: model.sampleShape() } };
 }
 
-/** Writes the PTQ result `model` (its weights already the dequantized codes) with integer weights. */
-export function savePtqOnnx(path: string, model: OnnxGraphModule, reports: LayerReport[], config: PtqConfig): OnnxExportResult {
+/**
+ * Writes the PTQ result `model` (its weights already the dequantized codes) with integer weights, the
+ * original input / output names, and `metadata` (e.g. datasetMetadata()) as metadata_props.
+ */
+export function savePtqOnnx(path: string, model: OnnxGraphModule, reports: LayerReport[], config: PtqConfig, metadata?: Record<string, string>): OnnxExportResult {
   const codes = new Map<string, LowBitWeight>();
   for (const r of reports) {
     const layer = model.getSubmodule(r.name) as Conv2d | Linear;
     codes.set(r.name, fromPtqCodes(r.codes, r.scales, { ...codeRange(r.bits, config.convention ?? 'signed'), bits: r.bits }, layer.weight.shape, r.name));
   }
-  return saveOnnx(path, model, { inputShape: model.sampleShape(), weightCodes: codes, docString: `lowbit ptq ${config.method} W${config.bits} of ${model.source}` });
+  return saveOnnx(path, model, {
+    inputShape: model.sampleShape(),
+    weightCodes: codes,
+    docString: `lowbit ptq ${config.method} W${config.bits} of ${model.source}`,
+    // The names the model's users feed and fetch stay what the original file called them.
+    inputName: model.input.name,
+    outputName: model.outputName,
+    metadata,
+  });
 }

@@ -7,6 +7,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import { fromArray, type DType, type Tensor } from '../tensor/index.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { withFsErrors } from '../util/fs-errors.ts';
 
 const TO_ST: Partial<Record<DType, string>> = {
   float32: 'F32',
@@ -142,6 +143,6 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor>, meta
 }
 
 export function loadSafetensors(path: string): SafetensorsFile {
-  if (!existsSync(path)) throw new LowbitError(`${path}: no such file (check the path)`);
-  return decodeSafetensors(readFileSync(path), path);
+  if (!existsSync(path)) throw new LowbitError(`${path}: no such file. Check the path.`);
+  return decodeSafetensors(withFsErrors('read', path, () => readFileSync(path)), path);
 }

@@ -16,6 +16,7 @@ import { gpfqFast } from './gpfq-fast.ts';
 import { gpfqReference } from './gpfq-reference.ts';
 import { ErrorSample } from './error-sample.ts';
 import { GramAccumulator } from './gram-accumulator.ts';
+import { GroupedGram, gpfqFastGrouped, solvePerGroup } from './grouped-layer.ts';
 import { layerInputs } from './layer-inputs.ts';
 import { resolvePtqConfig, type PtqConfig } from './ptq-config.ts';
 
@@ -133,8 +134,11 @@ export function quantizeNetwork(
       // RTN gets a min-max grid (see minMaxAlphabet); GPFQ the paper's step rule.
       const alphabet = method === 'rtn' ? minMaxAlphabet(W, grid) : alphabetFor(W, { ...grid, radiusFactor: c.radiusFactor });
       // GPFQ runs on the first layer too: there X~ = X, and the greedy path still beats rounding.
-      const useGpfq = method === 'gpfq' && !(fl instanceof Conv2d && fl.groups !== 1);
-      const gram = useGpfq && solver === 'fast' ? new GramAccumulator(n0, { productDtype: c.gramDtype }) : null;
+      const useGpfq = method === 'gpfq';
+      // Grouped (depthwise) convs: one GPFQ problem per group, on that group's patch columns (grouped-layer.ts).
+      const groups = fl instanceof Conv2d ? fl.groups : 1;
+      const productDtype = c.gramDtype;
+      const gram = useGpfq && solver === 'fast' ? (groups === 1 ? new GramAccumulator(n0, { productDtype }) : new GroupedGram(groups, n0, productDtype)) : null;
       let errorSample: ErrorSample | null = null;
       let rowsX: Tensor[] = [];
       let rowsXt: Tensor[] = [];
@@ -149,7 +153,7 @@ export function quantizeNetwork(
               const Xt = layerRows(ql, quantInputs.input(ql, b));
               tp = phases.lap('inputs', tp);
               // Rows per image are fixed, so the first batch tells the layer's m.
-              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], c.errorSampleRows);
+              errorSample ??= new ErrorSample((X.shape[0] / images.shape[0]) * calibration.shape[0], c.errorSampleRows, groups);
               errorSample.add(X, Xt);
               samples += X.shape[0];
               tp = phases.lap('error', tp);
@@ -175,8 +179,14 @@ export function quantizeNetwork(
             for (const t of [...rowsX, ...rowsXt]) t.dispose(); // freed before the solver allocates its own m-row buffers
             rowsX = [];
             rowsXt = [];
-            const r = solver === 'reference' ? gpfqReference(W.to('float64'), x, xTilde, alphabet) : gpfqBlocked(W, x, xTilde, alphabet);
+            const columnSolve = (w: Tensor, xs: Tensor, xts: Tensor, a: typeof alphabet) => (solver === 'reference' ? gpfqReference(w.to('float64'), xs, xts, a) : gpfqBlocked(w, xs, xts, a));
+            if (groups !== 1) return solvePerGroup(W, alphabet, groups, (g, wg, ag) => columnSolve(wg, x.narrow(1, g * n0, n0).contiguous(), xTilde.narrow(1, g * n0, n0).contiguous(), ag).codes);
+            const r = columnSolve(W, x, xTilde, alphabet);
             return { codes: r.codes, weight: r.weight };
+          }
+          if (gram instanceof GroupedGram) {
+            const codes = gpfqFastGrouped(W, gram, alphabet);
+            return { codes, weight: dequantize(codes, alphabet) };
           }
           const r = gpfqFast(W, gram!, alphabet);
           return { codes: r.codes, weight: r.weight };

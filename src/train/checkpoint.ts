@@ -4,6 +4,7 @@ import { loadSafetensors, saveSafetensors, type Module } from '../nn/index.ts';
 import type { Tensor } from '../tensor/index.ts';
 import { createModel, type ModelConfig } from '../models/index.ts';
 import { quantizeModel, type QuantConfig } from '../quant/index.ts';
+import { checkFinite } from '../util/check-finite.ts';
 
 /** A model config plus, for checkpoints of quantization-aware training, the quantization config. */
 export type CheckpointModelConfig = ModelConfig & { quant?: QuantConfig };
@@ -46,7 +47,16 @@ export function modelConfigOf(metadata: Record<string, string>, path: string): C
   if (raw === undefined) {
     throw new LowbitError(`${path} has no '${MODEL_CONFIG_KEY}' metadata: it was not written by lowbit. Rebuild the model in code and use loadStateDictFile().`);
   }
-  return JSON.parse(raw) as CheckpointModelConfig;
+  let config: unknown;
+  try {
+    config = JSON.parse(raw);
+  } catch {
+    config = undefined;
+  }
+  if (config === null || typeof config !== 'object' || typeof (config as { name?: unknown }).name !== 'string') {
+    throw new LowbitError(`${path}: corrupt '${MODEL_CONFIG_KEY}' metadata (not a model config: ${raw.slice(0, 60)}${raw.length > 60 ? '...' : ''}); the file was damaged or edited: use another copy of the checkpoint`);
+  }
+  return config as CheckpointModelConfig;
 }
 
 /**
@@ -78,6 +88,19 @@ export function loadCheckpoint(path: string): LoadedCheckpoint {
   const weights = new Map<string, Tensor>();
   const extraTensors = new Map<string, Tensor>();
   for (const [k, t] of file.tensors) (own.has(k) ? weights : extraTensors).set(k, t);
+  try {
+    // Integer data where the model has float weights would be converted silently (an I32 tensor over float bytes).
+    for (const [k, t] of weights) {
+      const want = own.get(k)!.dtype;
+      if (want.startsWith('float') && !t.dtype.startsWith('float')) {
+        throw new LowbitError(`${path}: tensor '${k}' is stored as ${t.dtype} but the model's ${k} is ${want}; the file is not a float checkpoint of this model (or is corrupt)`);
+      }
+    }
+    checkFinite(weights, path);
+  } catch (err) {
+    for (const t of file.tensors.values()) t.dispose();
+    throw err;
+  }
   try {
     model.loadStateDict(weights);
   } catch (err) {

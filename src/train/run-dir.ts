@@ -1,10 +1,12 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { blasInUse, buildInfo, getNumThreads } from '../tensor/index.ts';
+import { LowbitError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
+import { withFsErrors } from '../util/fs-errors.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,7 +39,7 @@ export function environmentRecord(): Record<string, unknown> {
  */
 export class RunDir {
   constructor(readonly path: string) {
-    mkdirSync(join(path, 'checkpoints'), { recursive: true });
+    withFsErrors('create the run directory', path, () => mkdirSync(join(path, 'checkpoints'), { recursive: true }));
   }
 
   get checkpointDir(): string {
@@ -54,11 +56,24 @@ export class RunDir {
 
   readConfig(): Record<string, unknown> | null {
     const p = this.file('config.json');
-    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>) : null;
+    if (!existsSync(p)) return null;
+    const raw = withFsErrors('read', p, () => readFileSync(p, 'utf8'));
+    try {
+      const v: unknown = JSON.parse(raw);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    throw new LowbitError(`${p} is corrupt (not a JSON object); restore it from the command line in the run's notes, or start a new run directory`);
   }
 
   appendMetrics(record: Record<string, unknown>): void {
-    appendFileSync(this.file('metrics.jsonl'), JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+    const p = this.file('metrics.jsonl');
+    // A run killed mid-append leaves a torn last line; appending after it would glue the new record onto it.
+    withFsErrors('append to', p, () => {
+      dropTornLine(p);
+      appendFileSync(p, JSON.stringify({ time: new Date().toISOString(), ...record }) + '\n');
+    });
   }
 
   /** Metrics lines, skipping a torn last line left by a kill mid-write. */
@@ -83,5 +98,33 @@ export class RunDir {
 
   writeJson(name: string, value: unknown): void {
     writeFileAtomic(this.file(name), JSON.stringify(value, null, 2) + '\n');
+  }
+}
+
+/** Cuts a file back to its last newline when it does not end with one (a torn last line). */
+function dropTornLine(path: string): void {
+  if (!existsSync(path)) return;
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    // Scan back in chunks for the previous newline; the torn line is at most one record long.
+    const chunk = Buffer.alloc(4096);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - chunk.length);
+      readSync(fd, chunk, 0, end - start, start);
+      const i = chunk.subarray(0, end - start).lastIndexOf(0x0a);
+      if (i >= 0) {
+        ftruncateSync(fd, start + i + 1);
+        return;
+      }
+      end = start;
+    }
+    ftruncateSync(fd, 0);
+  } finally {
+    closeSync(fd);
   }
 }

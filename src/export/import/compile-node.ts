@@ -1,8 +1,9 @@
 /**
- * ONNX node -> GraphStep, for the ops lowbit imports: Conv, Gemm, MatMul, Add, Relu, Clip,
- * BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Flatten, Reshape, Softmax, Concat,
- * Identity (Constant nodes are folded into constants when the file is read), and DequantizeLinear of
- * constant weights (folded, so lowbit's own low-bit exports import as float models).
+ * ONNX node -> GraphStep, for the ops lowbit imports: Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu,
+ * Clip, Sigmoid, HardSigmoid, HardSwish, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool,
+ * Flatten, Reshape, Softmax, Concat, Identity (Constant nodes are folded into constants when the file
+ * is read, shape arithmetic by shape-fold.ts), and DequantizeLinear of constant weights (folded, so
+ * lowbit's own low-bit exports import as float models).
  *
  * Semantics follow the ONNX operator docs at the file's opset; the forms lowbit does not compute
  * (asymmetric or SAME padding, 1-D/3-D convolutions, Gemm with transposed A) are refused by name.
@@ -17,18 +18,27 @@ import type { ReadGraph } from './read-model.ts';
 import type { HostTensor } from './tensor-proto.ts';
 import type { NodeProto } from '../onnx/proto.ts';
 import type { EmitContext } from '../onnx/emit-context.ts';
+import { layerPath } from './layer-names.ts';
+import { formatDim, isBatchDim, type ShapeValue, type SymDim } from './shape-fold.ts';
 
 export const IMPORTED_OPS = [
-  'Conv', 'Gemm', 'MatMul', 'Add', 'Relu', 'Clip', 'BatchNormalization', 'MaxPool', 'AveragePool',
-  'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'Concat', 'Identity', 'Constant', 'DequantizeLinear',
+  'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish',
+  'BatchNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'Concat',
+  'Identity', 'Constant', 'DequantizeLinear',
 ] as const;
 
 /** What a compiled node needs from the module that owns it. */
 export interface StepOwner {
-  /** Registers a child module under a unique name derived from `base`. */
-  addModule<M extends Module>(base: string, m: M): M;
+  /** Registers a layer under a dotted module path (`features.0.0`), made unique on clash. */
+  addModule<M extends Module>(path: string, m: M): M;
   /** A constant as a float tensor owned by the graph module. */
   constTensor(name: string): Tensor;
+  /** A folded shape vector whose entries may be multiples of the batch size (see shape-fold.ts). */
+  shapeValue(name: string): ShapeValue | undefined;
+  /** The shape of a computed value, batch-dependent dims as multiples of N (probed; costs a forward pass). */
+  valueShape(name: string): SymDim[];
+  /** Batch size of the forward pass in progress. */
+  batchSize(): number;
 }
 
 export function compileNode(node: NodeProto, index: number, graph: ReadGraph, owner: StepOwner, source: string): GraphStep {
@@ -58,6 +68,8 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
     emit,
   });
   const baseName = node.name || `${node.opType.toLowerCase()}_${index}`;
+  /** Module path of a layer node: its weight's name, its PyTorch scope, or its node name. */
+  const modulePath = () => layerPath(node.name, node.input[1], `${node.opType.toLowerCase()}_${index}`);
   /** Dynamic operands as step inputs, constants as owned tensors: for elementwise ops and Concat. */
   const mixedOperands = () => {
     const inputs: string[] = [];
@@ -82,7 +94,7 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       if (kernel[0] !== kh || kernel[1] !== kw) throw new LowbitError(`${where}: kernel_shape [${kernel.join(', ')}] does not match the weight's [${kh}, ${kw}]`);
       const padding = symmetricPads(attrs, where, 2);
       const conv = owner.addModule(
-        baseName,
+        modulePath(),
         new Conv2d(inPerGroup * group, outC, [kh, kw], {
           stride: pairOf(attrs.ints('strides', [1, 1]), 'strides', where),
           padding,
@@ -104,7 +116,7 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       const alpha = attrs.float('alpha', 1);
       const beta = attrs.float('beta', 1);
       const hasC = node.input.length > 2 && node.input[2] !== '';
-      const linear = owner.addModule(baseName, new Linear(k, n, { bias: hasC }));
+      const linear = owner.addModule(modulePath(), new Linear(k, n, { bias: hasC }));
       // Linear's weight is (out, in): B^T unless transB; alpha and beta fold into weight and bias.
       const wData = new Float32Array(n * k);
       for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) wData[o * k + i] = alpha * b.data[transB ? o * k + i : i * n + o];
@@ -124,7 +136,7 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
         const b = constant(1, 'B');
         if (b.kind !== 'float' || b.dims.length !== 2) throw new LowbitError(`${where}: a constant B must be a 2-D float matrix, got dims [${b.dims.join(', ')}]`);
         const [k, n] = b.dims;
-        const linear = owner.addModule(baseName, new Linear(k, n, { bias: false }));
+        const linear = owner.addModule(modulePath(), new Linear(k, n, { bias: false }));
         const wData = new Float32Array(n * k);
         for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) wData[o * k + i] = b.data[i * n + o];
         loadFloat(linear.weight, { dims: [n, k], kind: 'float', data: wData }, where);
@@ -133,13 +145,41 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       const ops = mixedOperands();
       return step(ops.inputs, (a) => { const [x, y] = ops.resolve(a); return x.matmul(y); }, (ctx, a) => ctx.builder.add('MatMul', ops.emitArgs(ctx, a), baseName));
     }
-    case 'Add': {
+    case 'Add':
+    case 'Sub':
+    case 'Mul':
+    case 'Div': {
       const ops = mixedOperands();
-      if (ops.inputs.length === 0) throw new LowbitError(`${where}: adds two constants; fold it before import`);
-      return step(ops.inputs, (a) => { const [x, y] = ops.resolve(a); return x.add(y); }, (ctx, a) => ctx.builder.add('Add', ops.emitArgs(ctx, a), baseName));
+      if (ops.inputs.length === 0) throw new LowbitError(`${where}: computes on two constants; fold it before import`);
+      const op = node.opType;
+      const apply = (x: Tensor, y: Tensor) => (op === 'Add' ? x.add(y) : op === 'Sub' ? x.sub(y) : op === 'Mul' ? x.mul(y) : x.div(y));
+      return step(ops.inputs, (a) => { const [x, y] = ops.resolve(a); return apply(x, y); }, (ctx, a) => ctx.builder.add(op, ops.emitArgs(ctx, a), baseName));
     }
     case 'Relu':
       return step([dynamicInput(0)], ([x]) => x.relu(), (ctx, [x]) => ctx.builder.add('Relu', [x], baseName));
+    case 'Sigmoid':
+      return step([dynamicInput(0)], ([x]) => x.sigmoid(), (ctx, [x]) => ctx.builder.add('Sigmoid', [x], baseName));
+    case 'HardSigmoid': {
+      // y = max(0, min(1, alpha x + beta)); ONNX defaults alpha 0.2, beta 0.5 (PyTorch's Hardsigmoid exports alpha 1/6).
+      const alpha = attrs.float('alpha', 0.2);
+      const beta = attrs.float('beta', 0.5);
+      return step(
+        [dynamicInput(0)],
+        ([x]) => x.mul(alpha).add(beta).clamp(0, 1),
+        (ctx, [x]) => ctx.builder.add('HardSigmoid', [x], baseName, [attribute('alpha', alpha, 'float'), attribute('beta', beta, 'float')]),
+      );
+    }
+    case 'HardSwish':
+      // y = x * max(0, min(1, x / 6 + 1/2)) (opset 14); written back as x * HardSigmoid(x), which opset 13 has.
+      return step(
+        [dynamicInput(0)],
+        ([x]) => x.mul(x.mul(1 / 6).add(0.5).clamp(0, 1)),
+        (ctx, [x]) => {
+          const b = ctx.builder;
+          const gate = b.add('HardSigmoid', [x], `${baseName}.gate`, [attribute('alpha', 1 / 6, 'float'), attribute('beta', 0.5, 'float')]);
+          return b.add('Mul', [x, gate], baseName);
+        },
+      );
     case 'Clip': {
       let lo: number | null;
       let hi: number | null;
@@ -175,7 +215,7 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       if ([bias, mean, variance].some((t) => t.data.length !== C) || scale.kind !== 'float') {
         throw new LowbitError(`${where}: scale, B, mean and var must be float vectors of one length`);
       }
-      const bn = owner.addModule(baseName, new BatchNorm2d(C, { eps: attrs.float('epsilon', 1e-5) }));
+      const bn = owner.addModule(modulePath(), new BatchNorm2d(C, { eps: attrs.float('epsilon', 1e-5) }));
       loadFloat(bn.weight!, scale, where);
       loadFloat(bn.bias!, bias, where);
       loadFloat(bn.runningMean, mean, where);
@@ -231,15 +271,30 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
     }
     case 'Reshape': {
       if (graph.opset < 5) throw new LowbitError(`${where}: the attribute form of Reshape (opset < 5) is not supported`);
-      const shape = constant(1, 'shape');
-      if (shape.kind !== 'int') throw new LowbitError(`${where}: the shape must be an int64 constant`);
       const allowZero = attrs.int('allowzero', 0) !== 0;
-      const target = shape.data;
-      if (target.filter((d) => d === -1).length > 1 || target.some((d) => d < -1)) throw new LowbitError(`${where}: invalid shape [${target.join(', ')}]`);
+      const x0 = dynamicInput(0);
+      const folded = owner.shapeValue(node.input[1]);
+      let target: SymDim[];
+      if (folded) {
+        target = folded.data;
+      } else {
+        const shape = constant(1, 'shape');
+        if (shape.kind !== 'int') throw new LowbitError(`${where}: the shape must be an int64 constant`);
+        target = shape.data;
+        // A file exported with a fixed batch B reshapes to [B, ...]: that leading B is the batch.
+        const fixed = graph.input.fixedBatch;
+        if (fixed !== undefined && target[0] === fixed && !allowZero) {
+          const inShape = owner.valueShape(x0);
+          if (isBatchDim(inShape[0]) && inShape[0].batch === 1) target = [{ batch: 1 }, ...target.slice(1)];
+        }
+      }
+      const nums = target.filter((d): d is number => !isBatchDim(d));
+      if (nums.filter((d) => d === -1).length > 1 || nums.some((d) => d < -1)) throw new LowbitError(`${where}: invalid shape [${target.map(formatDim).join(', ')}]`);
+      const emitTarget = target.some(isBatchDim) ? batchTarget(target, () => owner.valueShape(x0), allowZero, where) : (target as number[]);
       return step(
-        [dynamicInput(0)],
-        ([x]) => x.reshape(target.map((d, i) => (d === 0 && !allowZero ? x.shape[i] : d))),
-        (ctx, [x]) => ctx.builder.add('Reshape', [x, ctx.builder.int64Init(`${baseName}.shape`, [target.length], target)], baseName, allowZero ? [attribute('allowzero', 1)] : []),
+        [x0],
+        ([x]) => x.reshape(target.map((d, i) => (isBatchDim(d) ? d.batch * owner.batchSize() : d === 0 && !allowZero ? x.shape[i] : d))),
+        (ctx, [x]) => ctx.builder.add('Reshape', [x, ctx.builder.int64Init(`${baseName}.shape`, [emitTarget.length], emitTarget)], baseName, allowZero ? [attribute('allowzero', 1)] : []),
       );
     }
     case 'Softmax': {
@@ -274,6 +329,34 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
     default:
       throw new LowbitError(`${where}: unsupported op '${node.opType}' (node '${node.name || `#${index}`}'); lowbit imports ${IMPORTED_OPS.join(', ')}`);
   }
+}
+
+/**
+ * A Reshape target known up to the batch size, as ONNX can store it: N in front, where the input's
+ * leading dim is N too, becomes 0 ("copy the input's dim"); a single other N-dependent entry becomes
+ * -1 when nothing else is -1. Anything else cannot be written without the batch size.
+ */
+function batchTarget(target: SymDim[], inputShape: () => SymDim[], allowZero: boolean, where: string): number[] {
+  const out: number[] = [];
+  let inferred = target.some((d) => d === -1);
+  let shape: SymDim[] | null = null;
+  for (const [i, d] of target.entries()) {
+    if (!isBatchDim(d)) {
+      out.push(d);
+      continue;
+    }
+    shape ??= inputShape();
+    const same = shape[i];
+    if (!allowZero && i < shape.length && isBatchDim(same) && same.batch === d.batch) {
+      out.push(0);
+    } else if (!inferred) {
+      inferred = true;
+      out.push(-1);
+    } else {
+      throw new LowbitError(`${where}: the target shape [${target.map(formatDim).join(', ')}] depends on the batch size in a way ONNX's Reshape cannot express`);
+    }
+  }
+  return out;
 }
 
 /** ONNX pads [x1_begin, x2_begin, x1_end, x2_end] as lowbit's symmetric (ph, pw); auto_pad VALID is zero padding. */

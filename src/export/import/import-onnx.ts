@@ -1,7 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LowbitError } from '../../errors.ts';
+import { checkFinite } from '../../util/check-finite.ts';
+import { withFsErrors } from '../../util/fs-errors.ts';
 import { OnnxGraphModule } from './onnx-graph-module.ts';
 import { readOnnxModel } from './read-model.ts';
+import { decodeModel } from '../onnx/proto.ts';
 
 /**
  * An ONNX model as a lowbit Module (see OnnxGraphModule), from bytes. `source` names the file in
@@ -11,6 +14,7 @@ import { readOnnxModel } from './read-model.ts';
 export function importOnnx(bytes: Uint8Array, source = 'ONNX model'): OnnxGraphModule {
   try {
     const model = new OnnxGraphModule(readOnnxModel(bytes, source), source);
+    checkFinite([...model.namedParameters(), ...model.namedBuffers()], source);
     return model.eval();
   } catch (err) {
     if (err instanceof LowbitError) throw err;
@@ -20,5 +24,16 @@ export function importOnnx(bytes: Uint8Array, source = 'ONNX model'): OnnxGraphM
 
 export function loadOnnx(path: string): OnnxGraphModule {
   if (!existsSync(path)) throw new LowbitError(`ONNX file ${path} does not exist: check the path`);
-  return importOnnx(readFileSync(path), path);
+  return importOnnx(withFsErrors('read', path, () => readFileSync(path)), path);
+}
+
+/** An ONNX file's metadata_props as a record (where lowbit stores the data set, see data/provenance). */
+export function readOnnxMetadata(bytes: Uint8Array, source = 'ONNX model'): Record<string, string> {
+  let m;
+  try {
+    m = decodeModel(bytes);
+  } catch (err) {
+    throw new LowbitError(`${source}: not a valid ONNX file (protobuf decoding failed: ${(err as Error).message})`, { cause: err });
+  }
+  return Object.fromEntries(m.metadataProps.map((e) => [e.key, e.value]));
 }

@@ -1,44 +1,84 @@
 /**
  * A lowbit Module that runs an imported ONNX graph. Its Conv / Gemm / MatMul-by-constant /
- * BatchNormalization nodes are real Conv2d / Linear / BatchNorm2d children (named after the ONNX
- * nodes), called through Module.call so forward hooks see them: `lowbit ptq` finds and quantizes
- * them exactly as in a model-zoo network. The other nodes run as tensor ops.
+ * BatchNormalization nodes are real Conv2d / Linear / BatchNorm2d children, named after the model's
+ * own modules where the file tells them (`features.0.0`, see layer-names.ts) and called through
+ * Module.call so forward hooks see them: `lowbit ptq` finds and quantizes them exactly as in a
+ * model-zoo network. The other nodes run as tensor ops; shape arithmetic is folded at import
+ * (shape-fold.ts). The leading input dim is the batch, so a file exported with batch 1 runs any batch.
  */
 import { LowbitError } from '../../errors.ts';
 import { Module } from '../../nn/index.ts';
-import { fromArray, type Tensor } from '../../tensor/index.ts';
-import { compileNode, type StepOwner } from './compile-node.ts';
+import { fromArray, noGrad, scope, zeros, type Tensor } from '../../tensor/index.ts';
+import { compileNode, IMPORTED_OPS, type StepOwner } from './compile-node.ts';
 import type { GraphStep } from './graph-step.ts';
 import type { GraphInput, ReadGraph } from './read-model.ts';
+import { foldShapeNode, isBatchDim, SHAPE_OPS, type ShapeValue, type SymDim } from './shape-fold.ts';
+
+/** A namespace in a layer path (`features` in `features.0.0`); it is never called. */
+export class LayerGroup extends Module {
+  private readonly names = new Set<string>();
+
+  /** Registers `m` as child `name`, or as name_1, name_2, ... when taken; returns the name used. */
+  add(name: string, m: Module): string {
+    const unique = uniqueName(name, this.names);
+    this.registerModule(unique, m);
+    return unique;
+  }
+
+  child(name: string): Module | undefined {
+    for (const [n, c] of this.namedChildren()) if (n === name) return c;
+    return undefined;
+  }
+
+  forward(): Tensor {
+    throw new LowbitError('LayerGroup only names layers of an imported graph; it is not called');
+  }
+}
 
 export class OnnxGraphModule extends Module {
   readonly input: GraphInput;
   readonly outputName: string;
-  readonly steps: GraphStep[];
+  readonly steps: GraphStep[] = [];
   /** Where the graph came from, for messages. */
   readonly source: string;
   private readonly constantTensors = new Map<string, Tensor>();
   private readonly memberNames = new Set<string>();
+  /** Batch size of the forward pass in progress (shape values that scale with N resolve to it). */
+  private batch = 1;
 
   constructor(graph: ReadGraph, source: string) {
     super();
     this.source = source;
     this.input = graph.input;
     this.outputName = graph.output;
+    checkOps(graph, source);
+    const symbolic = new Map<string, ShapeValue>();
     const owner: StepOwner = {
-      addModule: (base, m) => this.registerModule(this.memberName(base), m),
+      addModule: (base, m) => this.addLayer(base, m),
       constTensor: (name) => {
         let t = this.constantTensors.get(name);
         if (t === undefined) {
           const c = graph.constants.get(name)!;
           const data = c.kind === 'float' ? c.data : Float32Array.from(c.data);
-          t = this.registerBuffer(this.memberName(`const_${name}`), fromArray(data, c.dims));
+          t = this.registerBuffer(uniqueName(`const_${name}`.replace(/[^A-Za-z0-9_]/g, '_'), this.memberNames), fromArray(data, c.dims));
           this.constantTensors.set(name, t);
         }
         return t;
       },
+      shapeValue: (name) => symbolic.get(name),
+      valueShape: (name) => this.probeShape(name),
+      batchSize: () => this.batch,
     };
-    this.steps = graph.nodes.map((n, i) => compileNode(n, i, graph, owner, source));
+    graph.nodes.forEach((n, i) => {
+      const where = `${source}: node '${n.name || `#${i}`}' (${n.opType})`;
+      const folded = foldShapeNode(n, { opset: graph.opset, constants: graph.constants, symbolic, tensorShape: (name) => this.probeShape(name) }, where);
+      if (folded !== null) {
+        if (folded.data.some(isBatchDim)) symbolic.set(n.output[0], folded);
+        else graph.constants.set(n.output[0], { dims: folded.dims, kind: 'int', data: folded.data as number[] });
+        return;
+      }
+      this.steps.push(compileNode(n, i, graph, owner, source));
+    });
     // Constants are created at compile time (not lazily in forward) so they are owned buffers from the start.
     for (const s of this.steps) for (const name of s.node.input) if (graph.constants.has(name) && s.module === undefined && isRuntimeConstant(s, name)) owner.constTensor(name);
     if (!this.steps.some((s) => s.output === this.outputName) && this.outputName !== this.input.name) {
@@ -46,19 +86,55 @@ export class OnnxGraphModule extends Module {
     }
   }
 
-  /** A valid, unique member name (no dots) derived from an ONNX name. */
-  private memberName(base: string): string {
-    const clean = base.replace(/[^A-Za-z0-9_]/g, '_') || 'node';
-    let name = clean;
-    for (let i = 1; this.memberNames.has(name); i++) name = `${clean}_${i}`;
-    this.memberNames.add(name);
-    return name;
+  /** Registers a layer under its dotted path, creating LayerGroups for the namespaces on the way. */
+  private addLayer<M extends Module>(path: string, m: M): M {
+    const parts = path.split('.');
+    let group: LayerGroup | null = null;
+    for (const [i, part] of parts.slice(0, -1).entries()) {
+      const existing: Module | undefined = group === null ? this.topChild(part) : group.child(part);
+      if (existing instanceof LayerGroup) {
+        group = existing;
+        continue;
+      }
+      if (existing !== undefined) {
+        // The path runs through a layer (a module with weights of its own): name the rest flat here.
+        const flat = parts.slice(i).join('_');
+        if (group === null) return this.registerModule(uniqueName(flat, this.memberNames), m);
+        group.add(flat, m);
+        return m;
+      }
+      const created = new LayerGroup();
+      if (group === null) {
+        this.registerModule(uniqueName(part, this.memberNames), created);
+      } else {
+        group.add(part, created);
+      }
+      group = created;
+    }
+    const leaf = parts[parts.length - 1];
+    if (group !== null) {
+      group.add(leaf, m);
+      return m;
+    }
+    return this.registerModule(uniqueName(leaf, this.memberNames), m);
+  }
+
+  private topChild(name: string): Module | undefined {
+    for (const [n, c] of this.namedChildren()) if (n === name) return c;
+    return undefined;
   }
 
   forward(x: Tensor): Tensor {
     this.checkInput(x);
+    return this.run(x, this.steps, this.outputName);
+  }
+
+  /** Runs `steps` on x and returns the value `want`. */
+  private run(x: Tensor, steps: readonly GraphStep[], want: string): Tensor {
+    this.batch = x.shape[0];
     const values = new Map<string, Tensor>([[this.input.name, x]]);
-    for (const s of this.steps) {
+    for (const s of steps) {
+      if (values.has(want)) break;
       const args = s.inputs.map((n) => values.get(n)!);
       let y: Tensor;
       try {
@@ -73,7 +149,28 @@ export class OnnxGraphModule extends Module {
       }
       values.set(s.output, y);
     }
-    return values.get(this.outputName)!;
+    const out = values.get(want);
+    if (out === undefined) throw new LowbitError(`${this.source}: value '${want}' is not computed by the graph`);
+    return out;
+  }
+
+  /**
+   * The shape of computed value `name`, from the steps compiled so far run on zero inputs of two
+   * batch sizes: a dim that doubles with the batch is a multiple of N, one that stays is fixed.
+   */
+  private probeShape(name: string): SymDim[] {
+    const sample = this.input.shape.slice(1);
+    if (sample.some((d) => d === null)) {
+      throw new LowbitError(`${this.source}: input '${this.input.name}' has symbolic dims beyond the batch, so shape arithmetic cannot be folded; export with a fixed sample shape`);
+    }
+    const shapeAt = (batch: number) =>
+      scope(() => noGrad(() => this.run(zeros([batch, ...(sample as number[])]), this.steps, name).shape));
+    const [a, b] = [shapeAt(1), shapeAt(2)];
+    return a.map((d, i) => {
+      if (b[i] === d) return d;
+      if (b[i] === 2 * d) return { batch: d };
+      throw new LowbitError(`${this.source}: dim ${i} of '${name}' is ${d} at batch 1 and ${b[i]} at batch 2; lowbit folds shapes that are fixed or proportional to the batch`);
+    });
   }
 
   private checkInput(x: Tensor): void {
@@ -99,7 +196,35 @@ export class OnnxGraphModule extends Module {
   }
 }
 
+/** Every node whose op lowbit does not import, named at once (not just the first). */
+function checkOps(graph: ReadGraph, source: string): void {
+  const known = new Set<string>([...IMPORTED_OPS, ...SHAPE_OPS]);
+  const byOp = new Map<string, string[]>();
+  graph.nodes.forEach((n, i) => {
+    if (known.has(n.opType)) return;
+    const list = byOp.get(n.opType) ?? [];
+    list.push(n.name || `#${i}`);
+    byOp.set(n.opType, list);
+  });
+  if (byOp.size === 0) return;
+  const shown = 4;
+  const parts = [...byOp].map(([op, nodes]) => {
+    const names = nodes.slice(0, shown).map((n) => `'${n}'`).join(', ');
+    const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
+    return `unsupported op '${op}' (${nodes.length === 1 ? 'node' : `${nodes.length} nodes:`} ${names}${more})`;
+  });
+  throw new LowbitError(`${source}: ${parts.join('; ')}. lowbit imports ${[...IMPORTED_OPS, ...SHAPE_OPS].filter((o) => o !== 'Constant').join(', ')}`);
+}
+
+function uniqueName(base: string, taken: Set<string>): string {
+  const clean = base.replace(/[^A-Za-z0-9_]/g, '_') || 'node';
+  let name = clean;
+  for (let i = 1; taken.has(name); i++) name = `${clean}_${i}`;
+  taken.add(name);
+  return name;
+}
+
 function isRuntimeConstant(s: GraphStep, name: string): boolean {
   // Ops whose constant operands are used as tensors at run time; the rest read constants at compile time.
-  return ['Add', 'MatMul', 'Concat'].includes(s.node.opType) && s.node.input.includes(name);
+  return ['Add', 'Sub', 'Mul', 'Div', 'MatMul', 'Concat'].includes(s.node.opType) && s.node.input.includes(name);
 }

@@ -11,8 +11,10 @@ import { readTensorProto, type HostTensor } from './tensor-proto.ts';
 
 export interface GraphInput {
   name: string;
-  /** null for a symbolic or missing dim (the batch). */
+  /** null for a symbolic or missing dim; the leading dim (the batch) is always null. */
   shape: (number | null)[];
+  /** The batch size the file fixed, when it did (PyTorch's default export: 1). */
+  fixedBatch?: number;
 }
 
 export interface ReadGraph {
@@ -106,7 +108,8 @@ function graphInput(v: ValueInfoProto, source: string): GraphInput {
     throw new LowbitError(`${source}: input '${v.name}' has no shape of rank >= 2; lowbit needs (N, C, H, W) or (N, features)`);
   }
   const shape = dims.map((d) => (d.value.case === 'dimValue' && d.value.value > 0n ? Number(d.value.value) : null));
-  return { name: v.name, shape };
+  // The leading dim is the batch, whatever the file says: torch.onnx.export fixes it at 1 by default.
+  return { name: v.name, shape: [null, ...shape.slice(1)], ...(shape[0] === null ? {} : { fixedBatch: shape[0] }) };
 }
 
 /** Constant node -> host tensor (value tensor or the value_float(s) / value_int(s) forms). */

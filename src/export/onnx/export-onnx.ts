@@ -20,7 +20,7 @@ import type { EmitContext, EmitterEntry, ExportedLayer } from './emit-context.ts
 import { emitModule, emitterTable } from './emitters.ts';
 import { OnnxGraphBuilder } from './graph-builder.ts';
 import type { LowBitWeight } from './low-bit-weight.ts';
-import { DataType, encodeModel, graph, model as modelProto, valueInfo } from './proto.ts';
+import { DataType, encodeModel, graph, model as modelProto, node, valueInfo } from './proto.ts';
 
 export const MIN_OPSET = 13;
 /** onnxruntime 1.30 refuses default-domain opsets above 26 (ValidateOpsetForDomain). */
@@ -59,6 +59,11 @@ export interface OnnxExportOptions {
    * exportable modules need none (see forwardChain).
    */
   emitters?: readonly EmitterEntry[];
+  /** Graph input / output value names (default 'input' / 'output'); an imported model keeps its own. */
+  inputName?: string;
+  outputName?: string;
+  /** Key-value pairs stored as the model's metadata_props (dataset, normalization: see data/provenance). */
+  metadata?: Record<string, string>;
 }
 
 export interface OnnxExportResult {
@@ -110,10 +115,15 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
     },
     emit: (m, input) => emitModule(m, input, ctx, emitters, names.get(m) ?? '?'),
   };
-  const inputName = 'input';
+  const inputName = opts.inputName ?? 'input';
+  const outputName = opts.outputName ?? 'output';
+  if (inputName === outputName || inputName === '' || outputName === '') {
+    throw new LowbitError(`ONNX export: input and output names must be two different non-empty names, got '${inputName}' and '${outputName}'`);
+  }
   builder.reserve(inputName);
+  builder.reserve(outputName);
   const last = ctx.emit(model, inputName);
-  const outputName = builder.add('Identity', [last], 'output');
+  builder.nodes.push(node('Identity', [last], [outputName], { name: outputName }));
   const unused = [...(opts.weightCodes?.keys() ?? [])].filter((k) => !usedCodes.has(k));
   if (unused.length > 0) {
     throw new LowbitError(`ONNX export: weight codes given for ${unused.join(', ')}, which the model does not run as a Conv2d or Linear layer`);
@@ -129,7 +139,7 @@ export function exportOnnx(model: Module, opts: OnnxExportOptions): OnnxExportRe
     outputs: [valueInfo(outputName, DataType.FLOAT, ['N', ...outputShape])],
   });
   const irVersion = irVersionFor(finalOpset);
-  const bytes = encodeModel(modelProto({ graph: g, irVersion, opsets, producerVersion: '0.1.0', docString: opts.docString }));
+  const bytes = encodeModel(modelProto({ graph: g, irVersion, opsets, producerVersion: '0.1.0', docString: opts.docString, metadata: opts.metadata }));
   return { bytes, opset: finalOpset, irVersion, inputName, outputName, outputShape, layers };
 }
 

@@ -11,6 +11,7 @@ import {
   ModelProtoSchema,
   NodeProtoSchema,
   OperatorSetIdProtoSchema,
+  StringStringEntryProtoSchema,
   TensorProto_DataType,
   TensorProtoSchema,
   TensorShapeProto_DimensionSchema,
@@ -106,8 +107,9 @@ export function graph(init: { name: string; nodes: NodeProto[]; initializers: Te
   });
 }
 
-export function model(init: { graph: GraphProto; irVersion: number; opsets: Record<string, number>; producerVersion?: string; docString?: string }): ModelProto {
+export function model(init: { graph: GraphProto; irVersion: number; opsets: Record<string, number>; producerVersion?: string; docString?: string; metadata?: Record<string, string> }): ModelProto {
   return create(ModelProtoSchema, {
+    metadataProps: Object.entries(init.metadata ?? {}).map(([key, value]) => create(StringStringEntryProtoSchema, { key, value })),
     irVersion: BigInt(init.irVersion),
     opsetImport: Object.entries(init.opsets).map(([domain, version]) => create(OperatorSetIdProtoSchema, { domain, version: BigInt(version) })),
     producerName: 'lowbit',

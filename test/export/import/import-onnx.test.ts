@@ -53,7 +53,7 @@ describe('ONNX import', () => {
   });
 
   it('PTQ quantizes an imported model (its Conv/Gemm are lowbit layers) and the result exports as low-bit ONNX that onnxruntime runs', async () => {
-    // groups = 1: src/ptq's Gram accumulation does not handle grouped convolutions.
+    // groups = 1 here; grouped convolutions through PTQ: test/ptq/grouped-layer.test.ts and test/fixtures-onnx.
     const bytes = encodeFixture(convNet(1));
     const analog = importOnnx(bytes, 'a');
     const copy = importOnnx(bytes, 'b');
