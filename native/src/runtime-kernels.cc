@@ -1,0 +1,178 @@
+// Dispatch of the runtime's integer kernels: runtime-kernel-body.inc compiled for AVX-512 VNNI,
+// AVX-VNNI, AVX2 and portable C++, picked once at load from what the CPU reports (like the
+// multiversioned loops of fused-quant.cc, but with intrinsics, so by hand).
+#include "runtime-kernels.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LOWBIT_RT_X86 1
+#include <immintrin.h>
+#endif
+
+namespace lowbit {
+namespace rt {
+
+namespace portable {
+// 16 int32 lanes as plain arrays: the compiler vectorizes what it can for baseline x86-64 (or wasm).
+struct V {
+  int32_t l[16];
+};
+constexpr int kLanes = 16;
+constexpr int kMaxBlocks = 1;
+constexpr int kRows = 4;
+#define LOWBIT_RT_MAX_BLOCKS 1
+inline V vzero() { V v; for (int i = 0; i < 16; i++) v.l[i] = 0; return v; }
+inline V vload(const int8_t* p) { V v; std::memcpy(v.l, p, 64); return v; }
+inline V vset1(int32_t x) { V v; for (int i = 0; i < 16; i++) v.l[i] = x; return v; }
+inline V vdot(V acc, V a, V b) {
+  uint8_t ab[4];
+  std::memcpy(ab, &a.l[0], 4);
+  for (int i = 0; i < 16; i++) {
+    int8_t wb[4];
+    std::memcpy(wb, &b.l[i], 4);
+    acc.l[i] += ab[0] * wb[0] + ab[1] * wb[1] + ab[2] * wb[2] + ab[3] * wb[3];
+  }
+  return acc;
+}
+inline void vstore(int32_t* p, V v) { std::memcpy(p, v.l, 64); }
+#include "runtime-kernel-body.inc"
+#undef LOWBIT_RT_MAX_BLOCKS
+}  // namespace portable
+
+#ifdef LOWBIT_RT_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+using V = __m256i;
+constexpr int kLanes = 8;
+constexpr int kMaxBlocks = 2;
+constexpr int kRows = 4;
+#define LOWBIT_RT_MAX_BLOCKS 2
+inline V vzero() { return _mm256_setzero_si256(); }
+inline V vload(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
+// u8 x s8 pairs into saturating int16 (vpmaddubsw), then pairs of those into int32 (vpmaddwd by 1):
+// exact when the int16 sums cannot saturate (ConvArgs::pairsFitInt16).
+inline V vdot(V acc, V a, V b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))); }
+inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+#include "runtime-kernel-body.inc"
+#undef LOWBIT_RT_MAX_BLOCKS
+}  // namespace avx2
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avxvnni")
+namespace avxvnni {
+using V = __m256i;
+constexpr int kLanes = 8;
+constexpr int kMaxBlocks = 2;
+constexpr int kRows = 6;
+#define LOWBIT_RT_MAX_BLOCKS 2
+inline V vzero() { return _mm256_setzero_si256(); }
+inline V vload(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
+inline V vdot(V acc, V a, V b) { return _mm256_dpbusd_avx_epi32(acc, a, b); }
+inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+#include "runtime-kernel-body.inc"
+#undef LOWBIT_RT_MAX_BLOCKS
+}  // namespace avxvnni
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,fma")
+namespace avx512vnni {
+using V = __m512i;
+constexpr int kLanes = 16;
+constexpr int kMaxBlocks = 4;
+constexpr int kRows = 6;
+#define LOWBIT_RT_MAX_BLOCKS 4
+inline V vzero() { return _mm512_setzero_si512(); }
+inline V vload(const int8_t* p) { return _mm512_loadu_si512(p); }
+inline V vset1(int32_t x) { return _mm512_set1_epi32(x); }
+inline V vdot(V acc, V a, V b) { return _mm512_dpbusd_epi32(acc, a, b); }
+inline void vstore(int32_t* p, V v) { _mm512_storeu_si512(p, v); }
+#include "runtime-kernel-body.inc"
+#undef LOWBIT_RT_MAX_BLOCKS
+}  // namespace avx512vnni
+#pragma GCC pop_options
+#endif
+
+const char* isaName(Isa isa) {
+  switch (isa) {
+    case Isa::Portable: return "portable";
+    case Isa::Avx2: return "avx2";
+    case Isa::AvxVnni: return "avxvnni";
+    case Isa::Avx512Vnni: return "avx512vnni";
+  }
+  return "?";
+}
+
+bool isaAvailable(Isa isa) {
+#ifdef LOWBIT_RT_X86
+  __builtin_cpu_init();
+  switch (isa) {
+    case Isa::Portable: return true;
+    case Isa::Avx2: return __builtin_cpu_supports("avx2");
+    case Isa::AvxVnni: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+    case Isa::Avx512Vnni:
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512vnni");
+  }
+  return false;
+#else
+  return isa == Isa::Portable;
+#endif
+}
+
+Isa selectIsa() {
+  const char* forced = std::getenv("LOWBIT_RUNTIME_ISA");
+  if (forced != nullptr && *forced != '\0') {
+    for (Isa isa : {Isa::Portable, Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni}) {
+      if (std::string(forced) == isaName(isa)) {
+        if (!isaAvailable(isa)) throw std::runtime_error(std::string("LOWBIT_RUNTIME_ISA=") + forced + ": this CPU lacks that instruction set; choose portable, avx2, avxvnni or avx512vnni among those it has, or unset it");
+        return isa;
+      }
+    }
+    throw std::runtime_error(std::string("LOWBIT_RUNTIME_ISA=") + forced + " is not an instruction set of the runtime; choose portable, avx2, avxvnni or avx512vnni, or unset it");
+  }
+  for (Isa isa : {Isa::Avx512Vnni, Isa::AvxVnni, Isa::Avx2})
+    if (isaAvailable(isa)) return isa;
+  return Isa::Portable;
+}
+
+int rowsPerTile(Isa isa) {
+  switch (isa) {
+#ifdef LOWBIT_RT_X86
+    case Isa::Avx512Vnni: return avx512vnni::kRows;
+    case Isa::AvxVnni: return avxvnni::kRows;
+    case Isa::Avx2: return avx2::kRows;
+#endif
+    default: return portable::kRows;
+  }
+}
+
+void runConvRows(Isa isa, const ConvArgs& a, int64_t rowBegin, int64_t rowEnd) {
+  switch (isa) {
+#ifdef LOWBIT_RT_X86
+    case Isa::Avx512Vnni: avx512vnni::runRows(a, rowBegin, rowEnd); return;
+    case Isa::AvxVnni: avxvnni::runRows(a, rowBegin, rowEnd); return;
+    case Isa::Avx2:
+      if (a.pairsFitInt16) {
+        avx2::runRows(a, rowBegin, rowEnd);
+        return;
+      }
+      break;
+#endif
+    default: break;
+  }
+  portable::runRows(a, rowBegin, rowEnd);
+}
+
+}  // namespace rt
+}  // namespace lowbit

@@ -1,0 +1,92 @@
+// An integer execution plan: buffers of activation codes (u8, NHWC, zero border) and floats, and the
+// fused steps between them. Built step by step from TypeScript (src/runtime), which owns every choice;
+// this file only stores and runs it. No libtorch, no Node: meant to compile to WebAssembly too.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime-kernels.h"
+
+namespace lowbit {
+namespace rt {
+
+struct BufferSpec {
+  bool codes = true;  // u8 codes with a zero border, else dense float NHWC
+  int h = 0, w = 0, c = 0, border = 0;
+};
+
+struct ConvSpec {
+  int in = -1, residual = -1, outFloat = -1;
+  int outCodes[2] = {-1, -1};
+  float codeScale[2] = {1.f, 1.f}, codeAlpha[2] = {1.f, 1.f}, codeLevels[2] = {1.f, 1.f};
+  int numCodes = 0;
+  int oc = 0, kh = 0, kw = 0, stride = 1, pad = 0;
+  // Weight codes packed at `bits` (2, 4 or 8) per value, LSB first (ONNX int2/int4 layout), OIHW,
+  // signed m; the layer's code is c = codeStep * m + (codeStep == 2 ? 1 : 0).
+  std::vector<uint8_t> packed;
+  int bits = 8, codeStep = 1;
+  bool oddOnes = false;
+  int inMax = 255;  // the largest input code (for the AVX2 int16 check)
+  std::vector<float> mul, add, posBias;
+  bool relu = false;
+};
+
+struct PoolQuantSpec {
+  int in = -1, out = -1;
+  float scale = 1.f, alpha = 1.f, levels = 255.f;
+};
+
+// Weights in the kernel's layout [kh][kw * cp / 4][ocp][4] (s8), plus the layout's sizes.
+struct ExpandedWeights {
+  std::vector<int8_t> data;
+  int cp = 0, ocp = 0;
+  int maxAbs = 0;
+};
+ExpandedWeights expandWeights(const ConvSpec& s, int inChannels);
+
+class Plan {
+ public:
+  explicit Plan(Isa isa) : isa_(isa) {}
+  int addBuffer(const BufferSpec& b);
+  int addConv(ConvSpec s);
+  int addPoolQuant(const PoolQuantSpec& s);
+  // pixels: N images of the input buffer's h x w x c bytes (NHWC); returns the output float buffer.
+  void run(const uint8_t* pixels, int64_t n, int inputBuf);
+  const BufferSpec& buffer(int id) const { return buffers_.at(static_cast<size_t>(id)).spec; }
+  // Interior of a buffer for the last run: codes [N][h][w][c] as bytes, or floats.
+  std::vector<uint8_t> readCodes(int id) const;
+  std::vector<float> readFloats(int id) const;
+  int64_t batch() const { return batch_; }
+  Isa isa() const { return isa_; }
+  size_t weightBytes() const;
+
+ private:
+  struct Buffer {
+    BufferSpec spec;
+    int cp = 0;
+    int64_t perImage = 0;  // bytes (codes) or floats
+    std::vector<uint8_t> codes;
+    std::vector<float> floats;
+  };
+  struct Step {
+    int kind = 0;  // 0 conv, 1 pool+quantize
+    ConvSpec conv;
+    ExpandedWeights w;
+    int outH = 0, outW = 0;
+    PoolQuantSpec pool;
+  };
+  void ensure(int64_t n);
+  void runConv(const Step& s);
+  void runPool(const Step& s);
+
+  Isa isa_;
+  std::vector<Buffer> buffers_;
+  std::vector<Step> steps_;
+  int64_t capacity_ = 0, batch_ = 0;
+};
+
+}  // namespace rt
+}  // namespace lowbit

@@ -1,0 +1,136 @@
+/**
+ * An integer execution plan: buffers of unsigned activation codes (u8, NHWC with a zero border) and
+ * of floats (the residual stream, pooled features, logits), and fused steps between them. Every
+ * number in it is decided here or in compile-resnet.ts; the addon only stores and runs it.
+ */
+import { LowbitError } from '../errors.ts';
+import { callRuntime, type RuntimeIsa } from './native.ts';
+import type { PackedWeight } from './weight-pack.ts';
+
+export interface BufferDesc {
+  kind: 'codes' | 'float';
+  h: number;
+  w: number;
+  c: number;
+  /** codes: zero pixels around each image, at least the padding of every conv reading it. */
+  border?: number;
+}
+
+/** One epilogue output as codes, PACT's rule: code = round(clip(clip(v, 0, alpha) / scale, 0, levels)). */
+export interface CodesTarget {
+  buffer: number;
+  scale: number;
+  alpha: number;
+  levels: number;
+}
+
+export interface ConvDesc {
+  input: number;
+  outChannels: number;
+  kernel: [number, number];
+  stride: number;
+  pad: number;
+  weight: PackedWeight;
+  /** 8-bit odd grids: m in the weights, a ones channel adds the receptive field's sum (c = 2m + 1). */
+  oddOnes: boolean;
+  /** The largest input code. */
+  inMax: number;
+  /** v = acc * mul[o] + add[o] (+ posBias[pixel][o]) (+ residual), then ReLU. */
+  mul: Float32Array;
+  add: Float32Array;
+  posBias?: Float32Array;
+  residual?: number;
+  relu: boolean;
+  outFloat?: number;
+  codes?: CodesTarget[];
+}
+
+export interface PoolQuantDesc {
+  input: number;
+  output: number;
+  scale: number;
+  alpha: number;
+  levels: number;
+}
+
+export class IntPlan {
+  private readonly handle: unknown;
+  private readonly buffers: BufferDesc[] = [];
+  /** Names of buffers worth reading back (tests, debugging): 'layers.3.conv2.in', 'logits'. */
+  readonly names = new Map<string, number>();
+  inputBuffer = -1;
+  outputBuffer = -1;
+
+  /** isa: force an instruction set (tests); default what the CPU has or LOWBIT_RUNTIME_ISA says. */
+  constructor(isa?: RuntimeIsa) {
+    this.handle = callRuntime('runtime plan', (a) => (isa === undefined ? a.planCreate() : a.planCreate(isa)));
+  }
+
+  get isa(): RuntimeIsa {
+    return callRuntime('runtime plan', (a) => a.planIsa(this.handle) as RuntimeIsa);
+  }
+
+  addBuffer(desc: BufferDesc, name?: string): number {
+    const id = callRuntime(`runtime plan, buffer ${name ?? ''}`, (a) => a.planAddBuffer(this.handle, desc) as number);
+    this.buffers.push(desc);
+    if (name !== undefined) this.names.set(name, id);
+    return id;
+  }
+
+  buffer(id: number): BufferDesc {
+    return this.buffers[id];
+  }
+
+  addConv(desc: ConvDesc, where: string): void {
+    callRuntime(`runtime plan, ${where}`, (a) =>
+      a.planAddConv(this.handle, {
+        input: desc.input,
+        outChannels: desc.outChannels,
+        kernelH: desc.kernel[0],
+        kernelW: desc.kernel[1],
+        stride: desc.stride,
+        pad: desc.pad,
+        packed: desc.weight.packed,
+        bits: desc.weight.width,
+        codeStep: desc.weight.codeStep,
+        oddOnes: desc.oddOnes,
+        inMax: desc.inMax,
+        mul: desc.mul,
+        add: desc.add,
+        posBias: desc.posBias,
+        residual: desc.residual ?? -1,
+        relu: desc.relu,
+        outFloat: desc.outFloat ?? -1,
+        codes: desc.codes ?? [],
+      }),
+    );
+  }
+
+  addPoolQuant(desc: PoolQuantDesc, where: string): void {
+    callRuntime(`runtime plan, ${where}`, (a) => a.planAddPoolQuant(this.handle, desc));
+  }
+
+  /** Runs n images (uint8 pixels, NHWC) and returns the output buffer ([n, classes] logits). */
+  run(pixels: Uint8Array, n: number): Float32Array {
+    if (this.inputBuffer < 0 || this.outputBuffer < 0) throw new LowbitError('IntPlan.run: the plan has no input or output buffer yet');
+    const b = this.buffers[this.inputBuffer];
+    if (!(Number.isInteger(n) && n >= 1)) throw new LowbitError(`IntPlan.run: batch must be a positive integer, got ${n}`);
+    if (pixels.length < n * b.h * b.w * b.c) {
+      throw new LowbitError(`IntPlan.run: ${pixels.length} bytes hold fewer than ${n} images of ${b.h}x${b.w}x${b.c}`);
+    }
+    callRuntime('runtime run', (a) => a.planRun(this.handle, pixels, n, this.inputBuffer));
+    return this.read(this.outputBuffer) as Float32Array;
+  }
+
+  /** A buffer's contents after the last run: codes [n, h, w, c] as bytes, or floats. */
+  read(id: number | string): Uint8Array | Float32Array {
+    const bufferId = typeof id === 'string' ? this.names.get(id) : id;
+    if (bufferId === undefined) throw new LowbitError(`IntPlan.read: no buffer named '${id}'; names are ${[...this.names.keys()].join(', ')}`);
+    return callRuntime('runtime read', (a) => a.planRead(this.handle, bufferId) as Uint8Array | Float32Array);
+  }
+
+  /** Bytes of the expanded (kernel-layout, int8) weights. */
+  weightBytes(): number {
+    return callRuntime('runtime plan', (a) => a.planWeightBytes(this.handle) as number);
+  }
+}
