@@ -160,7 +160,7 @@ Napi::Value planAddPoolQuant(const Napi::CallbackInfo& info) {
   });
 }
 
-// planRun(plan, pixels: Uint8Array, n, inputBuffer): runs the plan on n images.
+// planRun(plan, pixels: Uint8Array, n, inputBuffer, outputBuffer, chunk): the output of n images.
 Napi::Value planRun(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Plan* p = planOf(info[0]);
@@ -169,8 +169,12 @@ Napi::Value planRun(const Napi::CallbackInfo& info) {
     const int input = info[3].As<Napi::Number>().Int32Value();
     const auto& b = p->buffer(input);
     if (static_cast<int64_t>(px.ElementLength()) < n * b.h * b.w * b.c) throw std::runtime_error("run: the pixel array holds fewer than n images");
-    p->run(px.Data(), n, input);
-    return info.Env().Undefined();
+    const int output = info[4].As<Napi::Number>().Int32Value();
+    const int64_t chunk = info[5].As<Napi::Number>().Int64Value();
+    const auto v = p->run(px.Data(), n, input, output, chunk);
+    auto out = Napi::Float32Array::New(info.Env(), v.size());
+    std::copy(v.begin(), v.end(), out.Data());
+    return out;
   });
 }
 
@@ -221,6 +225,30 @@ Napi::Value expandWeights(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value planProfile(const Napi::CallbackInfo& info) {
+  Plan* p = planOf(info[0]);
+  auto env = info.Env();
+  const auto prof = p->profile();
+  auto arr = Napi::Array::New(env, prof.size());
+  for (size_t i = 0; i < prof.size(); i++) {
+    auto o = Napi::Object::New(env);
+    o.Set("macsPerImage", prof[i].macsPerImage);
+    o.Set("seconds", prof[i].seconds);
+    o.Set("images", static_cast<double>(prof[i].images));
+    arr.Set(static_cast<uint32_t>(i), o);
+  }
+  if (info.Length() > 1 && info[1].ToBoolean()) p->resetProfile();
+  return arr;
+}
+
+// peakMacsPerSecond(isa, seconds): one thread's dot-product peak (the roofline's ceiling).
+Napi::Value peakMacs(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const auto isa = isaByName(info[0].As<Napi::String>().Utf8Value());
+    return Napi::Number::New(info.Env(), lowbit::rt::peakMacsPerSecond(isa, info[1].As<Napi::Number>().DoubleValue()));
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo));
   exports.Set("setThreads", Napi::Function::New(env, setThreads));
@@ -233,6 +261,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("planRead", Napi::Function::New(env, planRead));
   exports.Set("planWeightBytes", Napi::Function::New(env, planWeightBytes));
   exports.Set("expandWeights", Napi::Function::New(env, expandWeights));
+  exports.Set("planProfile", Napi::Function::New(env, planProfile));
+  exports.Set("peakMacsPerSecond", Napi::Function::New(env, peakMacs));
   return exports;
 }
 

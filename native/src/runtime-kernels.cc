@@ -4,6 +4,8 @@
 #include "runtime-kernels.h"
 
 #include <algorithm>
+#include <cmath>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -42,6 +44,21 @@ inline V vdot(V acc, V a, V b) {
 }
 inline void vstore(int32_t* p, V v) { std::memcpy(p, v.l, 64); }
 #include "runtime-kernel-body.inc"
+// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+double peakLoop(int64_t iters) {
+  V acc[24];
+  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  const V a = vset1(0x01020304), b = vset1(0x05060708);
+  for (int64_t it = 0; it < iters; it++) {
+    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+  }
+  int32_t sink[kLanes * 24];
+  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  double s = 0;
+  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  return s;
+}
+
 #undef LOWBIT_RT_MAX_BLOCKS
 }  // namespace portable
 
@@ -62,6 +79,21 @@ inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))); }
 inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #include "runtime-kernel-body.inc"
+// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+double peakLoop(int64_t iters) {
+  V acc[24];
+  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  const V a = vset1(0x01020304), b = vset1(0x05060708);
+  for (int64_t it = 0; it < iters; it++) {
+    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+  }
+  int32_t sink[kLanes * 24];
+  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  double s = 0;
+  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  return s;
+}
+
 #undef LOWBIT_RT_MAX_BLOCKS
 }  // namespace avx2
 #pragma GCC pop_options
@@ -80,6 +112,21 @@ inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm256_dpbusd_avx_epi32(acc, a, b); }
 inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #include "runtime-kernel-body.inc"
+// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+double peakLoop(int64_t iters) {
+  V acc[24];
+  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  const V a = vset1(0x01020304), b = vset1(0x05060708);
+  for (int64_t it = 0; it < iters; it++) {
+    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+  }
+  int32_t sink[kLanes * 24];
+  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  double s = 0;
+  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  return s;
+}
+
 #undef LOWBIT_RT_MAX_BLOCKS
 }  // namespace avxvnni
 #pragma GCC pop_options
@@ -98,6 +145,21 @@ inline V vset1(int32_t x) { return _mm512_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm512_dpbusd_epi32(acc, a, b); }
 inline void vstore(int32_t* p, V v) { _mm512_storeu_si512(p, v); }
 #include "runtime-kernel-body.inc"
+// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+double peakLoop(int64_t iters) {
+  V acc[24];
+  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  const V a = vset1(0x01020304), b = vset1(0x05060708);
+  for (int64_t it = 0; it < iters; it++) {
+    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+  }
+  int32_t sink[kLanes * 24];
+  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  double s = 0;
+  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  return s;
+}
+
 #undef LOWBIT_RT_MAX_BLOCKS
 }  // namespace avx512vnni
 #pragma GCC pop_options
@@ -154,6 +216,26 @@ int rowsPerTile(Isa isa) {
     case Isa::Avx2: return avx2::kRows;
 #endif
     default: return portable::kRows;
+  }
+}
+
+double peakMacsPerSecond(Isa isa, double seconds) {
+  using clock = std::chrono::steady_clock;
+  int lanes = portable::kLanes;
+  double (*loop)(int64_t) = portable::peakLoop;
+#ifdef LOWBIT_RT_X86
+  if (isa == Isa::Avx512Vnni) { lanes = avx512vnni::kLanes; loop = avx512vnni::peakLoop; }
+  if (isa == Isa::AvxVnni) { lanes = avxvnni::kLanes; loop = avxvnni::peakLoop; }
+  if (isa == Isa::Avx2) { lanes = avx2::kLanes; loop = avx2::peakLoop; }
+#endif
+  int64_t iters = 1000;
+  for (;;) {
+    const auto t0 = clock::now();
+    volatile double sink = loop(iters);
+    (void)sink;
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    if (dt >= seconds || iters > (int64_t(1) << 40)) return static_cast<double>(iters) * 24 * lanes * 4 / dt;
+    iters *= 2;
   }
 }
 

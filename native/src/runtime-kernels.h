@@ -57,5 +57,9 @@ void runConvRows(Isa isa, const ConvArgs& a, int64_t rowBegin, int64_t rowEnd);
 // Rows handled per call of the micro-kernel on an ISA (what a parallel loop should split on).
 int rowsPerTile(Isa isa);
 
+// Multiply-adds per second of independent dot-product instructions on one thread (no memory
+// traffic): the roofline's ceiling for this ISA. Runs for about `seconds`.
+double peakMacsPerSecond(Isa isa, double seconds);
+
 }  // namespace rt
 }  // namespace lowbit

@@ -1,6 +1,7 @@
 #include "runtime-plan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -209,24 +210,42 @@ void Plan::runPool(const Step& st) {
   }
 }
 
-void Plan::run(const uint8_t* pixels, int64_t n, int inputBuf) {
+std::vector<float> Plan::run(const uint8_t* pixels, int64_t n, int inputBuf, int outputBuf, int64_t chunk) {
   if (n < 1) fail("run: batch must be at least 1");
+  if (chunk < 1) fail("run: chunk must be at least 1");
   if (inputBuf < 0 || inputBuf >= static_cast<int>(buffers_.size()) || !buffers_[static_cast<size_t>(inputBuf)].spec.codes) fail("run: the input buffer must hold codes");
-  ensure(n);
-  batch_ = n;
+  if (outputBuf < 0 || outputBuf >= static_cast<int>(buffers_.size()) || buffers_[static_cast<size_t>(outputBuf)].spec.codes) fail("run: the output buffer must hold floats");
+  ensure(std::min(n, chunk));
   Buffer& in = buffers_[static_cast<size_t>(inputBuf)];
   const BufferSpec& b = in.spec;
   const int64_t wb = b.w + 2 * b.border;
-  for (int64_t i = 0; i < n; i++)
-    for (int y = 0; y < b.h; y++)
-      for (int x = 0; x < b.w; x++) {
-        uint8_t* dst = in.codes.data() + i * in.perImage + ((y + b.border) * wb + x + b.border) * in.cp;
-        std::memcpy(dst, pixels + ((i * b.h + y) * b.w + x) * b.c, static_cast<size_t>(b.c));
+  const int64_t imageBytes = static_cast<int64_t>(b.h) * b.w * b.c;
+  const int64_t outPer = buffers_[static_cast<size_t>(outputBuf)].perImage;
+  std::vector<float> result(static_cast<size_t>(n * outPer));
+  for (int64_t first = 0; first < n; first += chunk) {
+    batch_ = std::min(chunk, n - first);
+    const uint8_t* px = pixels + first * imageBytes;
+    for (int64_t i = 0; i < batch_; i++)
+      for (int y = 0; y < b.h; y++)
+        for (int x = 0; x < b.w; x++) {
+          uint8_t* dst = in.codes.data() + i * in.perImage + ((y + b.border) * wb + x + b.border) * in.cp;
+          std::memcpy(dst, px + ((i * b.h + y) * b.w + x) * b.c, static_cast<size_t>(b.c));
+        }
+    for (Step& s : steps_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      if (s.kind == 0) runConv(s);
+      else runPool(s);
+      // The fastest run per image: on a shared machine the minimum is the number that repeats.
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (s.images == 0 || dt / batch_ < s.seconds / s.images) {
+        s.seconds = dt;
+        s.images = batch_;
       }
-  for (const Step& s : steps_) {
-    if (s.kind == 0) runConv(s);
-    else runPool(s);
+    }
+    const auto& out = buffers_[static_cast<size_t>(outputBuf)].floats;
+    std::copy(out.begin(), out.begin() + batch_ * outPer, result.begin() + first * outPer);
   }
+  return result;
 }
 
 std::vector<uint8_t> Plan::readCodes(int id) const {
@@ -247,6 +266,23 @@ std::vector<float> Plan::readFloats(int id) const {
   const Buffer& buf = buffers_.at(static_cast<size_t>(id));
   if (buf.spec.codes) fail("read: buffer holds codes");
   return std::vector<float>(buf.floats.begin(), buf.floats.begin() + batch_ * buf.perImage);
+}
+
+std::vector<Plan::StepProfile> Plan::profile() const {
+  std::vector<StepProfile> out;
+  for (const Step& s : steps_) {
+    double macs = 0;
+    if (s.kind == 0) macs = static_cast<double>(s.outH) * s.outW * s.conv.oc * s.conv.kh * s.conv.kw * buffers_[static_cast<size_t>(s.conv.in)].spec.c;
+    out.push_back({macs, s.seconds, s.images});
+  }
+  return out;
+}
+
+void Plan::resetProfile() {
+  for (Step& s : steps_) {
+    s.seconds = 0;
+    s.images = 0;
+  }
 }
 
 size_t Plan::weightBytes() const {

@@ -53,8 +53,10 @@ class Plan {
   int addBuffer(const BufferSpec& b);
   int addConv(ConvSpec s);
   int addPoolQuant(const PoolQuantSpec& s);
-  // pixels: N images of the input buffer's h x w x c bytes (NHWC); returns the output float buffer.
-  void run(const uint8_t* pixels, int64_t n, int inputBuf);
+  // pixels: n images of the input buffer's h x w x c bytes (NHWC), run `chunk` images at a time (so
+  // a large batch does not stream every layer's activations through memory); returns the output
+  // float buffer of all n images. The other buffers hold the last chunk.
+  std::vector<float> run(const uint8_t* pixels, int64_t n, int inputBuf, int outputBuf, int64_t chunk);
   const BufferSpec& buffer(int id) const { return buffers_.at(static_cast<size_t>(id)).spec; }
   // Interior of a buffer for the last run: codes [N][h][w][c] as bytes, or floats.
   std::vector<uint8_t> readCodes(int id) const;
@@ -62,6 +64,15 @@ class Plan {
   int64_t batch() const { return batch_; }
   Isa isa() const { return isa_; }
   size_t weightBytes() const;
+  // Per step: integer multiply-adds per image (0 for the pool), and the fastest run since the last
+  // reset (its seconds and its batch).
+  struct StepProfile {
+    double macsPerImage;
+    double seconds;
+    int64_t images;
+  };
+  std::vector<StepProfile> profile() const;
+  void resetProfile();
 
  private:
   struct Buffer {
@@ -77,9 +88,12 @@ class Plan {
     ExpandedWeights w;
     int outH = 0, outW = 0;
     PoolQuantSpec pool;
+    double seconds = 0;
+    int64_t images = 0;
   };
   void ensure(int64_t n);
   void runConv(const Step& s);
+  std::vector<Step>& steps() { return steps_; }
   void runPool(const Step& s);
 
   Isa isa_;

@@ -1,6 +1,6 @@
 /** The low-bit runtime: quantized models as integer execution plans (u8 codes x s8 weights -> int32, fused epilogues). */
-export { IntPlan, type BufferDesc, type ConvDesc, type CodesTarget, type PoolQuantDesc } from './int-plan.ts';
+export { IntPlan, type BufferDesc, type ConvDesc, type CodesTarget, type PoolQuantDesc, type StepProfile } from './int-plan.ts';
 export { compileResNet, type CompileOptions } from './compile-resnet.ts';
 export { loadIntModel, argmaxRows, type IntModel, type LoadIntModelOptions } from './load.ts';
-export { runtimeInfo, setRuntimeThreads, RUNTIME_ISAS, type RuntimeIsa, type RuntimeInfo } from './native.ts';
+export { runtimeInfo, setRuntimeThreads, peakMacsPerSecond, RUNTIME_ISAS, type RuntimeIsa, type RuntimeInfo } from './native.ts';
 export { packSigned, unpackSigned, packWeightCodes, unpackWeightCodes, packedBytes, widthFor, type PackedWeight, type PackWidth } from './weight-pack.ts';

@@ -55,3 +55,8 @@ export function setRuntimeThreads(n: number): void {
   if (!(Number.isInteger(n) && n >= 1)) throw new LowbitError(`runtime threads must be a positive integer, got ${n}`);
   runtimeAddon().setThreads(n);
 }
+
+/** One thread's multiply-adds per second of back-to-back dot-product instructions: the roofline's ceiling. */
+export function peakMacsPerSecond(isa: RuntimeIsa, seconds = 0.2): number {
+  return callRuntime('runtime peak', (a) => a.peakMacsPerSecond(isa, seconds) as number);
+}
