@@ -8,8 +8,9 @@ import { exportCommand } from './commands/export.ts';
 import { demoCommand } from './commands/demo.ts';
 import { reportCommand } from './commands/report.ts';
 import { qatCommand } from './commands/qat.ts';
+import { runCommand } from './commands/run.ts';
 
-const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, exportCommand, reportCommand, doctorCommand];
+const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, runCommand, exportCommand, reportCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

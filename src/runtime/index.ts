@@ -4,3 +4,4 @@ export { compileResNet, type CompileOptions } from './compile-resnet.ts';
 export { loadIntModel, argmaxRows, type IntModel, type LoadIntModelOptions } from './load.ts';
 export { runtimeInfo, setRuntimeThreads, peakMacsPerSecond, RUNTIME_ISAS, type RuntimeIsa, type RuntimeInfo } from './native.ts';
 export { packSigned, unpackSigned, packWeightCodes, unpackWeightCodes, packedBytes, widthFor, type PackedWeight, type PackWidth } from './weight-pack.ts';
+export { classifyDataset, datasetPixels, timeModel, timeIntModel, type ClassifyResult, type TimingResult } from './evaluate.ts';
