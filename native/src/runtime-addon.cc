@@ -56,6 +56,16 @@ lowbit::rt::Isa isaByName(const std::string& name) {
   throw std::runtime_error("unknown instruction set '" + name + "'; choose portable, avx2, avxvnni or avx512vnni");
 }
 
+// The default thread count of new plans: all processors unless setThreads says otherwise.
+int defaultThreads() {
+#ifdef _OPENMP
+  return omp_get_num_procs();
+#else
+  return 1;
+#endif
+}
+int threadsSetting = 0;
+
 Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     auto env = info.Env();
@@ -66,19 +76,13 @@ Napi::Value runtimeInfo(const Napi::CallbackInfo& info) {
     for (auto isa : {lowbit::rt::Isa::Portable, lowbit::rt::Isa::Avx2, lowbit::rt::Isa::AvxVnni, lowbit::rt::Isa::Avx512Vnni})
       if (lowbit::rt::isaAvailable(isa)) avail.Set(k++, lowbit::rt::isaName(isa));
     o.Set("available", avail);
-    int threads = 1;
-#ifdef _OPENMP
-    threads = omp_get_max_threads();
-#endif
-    o.Set("threads", threads);
+    o.Set("threads", threadsSetting > 0 ? threadsSetting : defaultThreads());
     return o;
   });
 }
 
 Napi::Value setThreads(const Napi::CallbackInfo& info) {
-#ifdef _OPENMP
-  omp_set_num_threads(info[0].As<Napi::Number>().Int32Value());
-#endif
+  threadsSetting = info[0].As<Napi::Number>().Int32Value();
   return info.Env().Undefined();
 }
 
@@ -87,8 +91,15 @@ Napi::Value planCreate(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     const auto isa = info.Length() > 0 && info[0].IsString() ? isaByName(info[0].As<Napi::String>().Utf8Value()) : lowbit::rt::selectIsa();
     auto* plan = new Plan(isa);
+    plan->setThreading(threadsSetting > 0 ? threadsSetting : defaultThreads(), 0);
     return Napi::External<Plan>::New(info.Env(), plan, [](Napi::Env, Plan* p) { delete p; });
   });
+}
+
+// planSetThreading(plan, threads, minParallelMacs)
+Napi::Value planSetThreading(const Napi::CallbackInfo& info) {
+  planOf(info[0])->setThreading(info[1].As<Napi::Number>().Int32Value(), info[2].As<Napi::Number>().DoubleValue());
+  return info.Env().Undefined();
 }
 
 Napi::Value planIsa(const Napi::CallbackInfo& info) {
@@ -253,6 +264,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, runtimeInfo));
   exports.Set("setThreads", Napi::Function::New(env, setThreads));
   exports.Set("planCreate", Napi::Function::New(env, planCreate));
+  exports.Set("planSetThreading", Napi::Function::New(env, planSetThreading));
   exports.Set("planIsa", Napi::Function::New(env, planIsa));
   exports.Set("planAddBuffer", Napi::Function::New(env, planAddBuffer));
   exports.Set("planAddConv", Napi::Function::New(env, planAddConv));

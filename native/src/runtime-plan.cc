@@ -170,17 +170,20 @@ void Plan::runConv(const Step& st) {
     a.codes[q].levels = s.codeLevels[q];
   }
   const int64_t rows = batch_ * st.outH * st.outW;
-  // Chunks of whole micro-kernel tiles, a few per thread so uneven tails balance.
+  // Chunks of whole micro-kernel tiles, a few per thread so uneven tails balance. The thread count is
+  // the plan's own (a num_threads clause), not OpenMP's global setting, which libtorch resets.
   const int64_t tileRows = rowsPerTile(isa_);
   const int64_t tiles = (rows + tileRows - 1) / tileRows;
-  int threads = 1;
-#ifdef _OPENMP
-  threads = omp_get_max_threads();
-#endif
+  const double macs = static_cast<double>(rows) * s.oc * s.kh * s.kw * in.spec.c;
+  const int threads = macs < minParallelMacs_ ? 1 : static_cast<int>(std::min<int64_t>(threads_, tiles));
   const int64_t chunkTiles = std::max<int64_t>(1, tiles / (4 * threads));
   const int64_t chunks = (tiles + chunkTiles - 1) / chunkTiles;
   const Isa isa = isa_;
-#pragma omp parallel for schedule(static) if (chunks > 1)
+  if (threads <= 1) {
+    runConvRows(isa, a, 0, rows);
+    return;
+  }
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t c = 0; c < chunks; c++) {
     const int64_t r0 = c * chunkTiles * tileRows;
     const int64_t r1 = std::min(rows, r0 + chunkTiles * tileRows);

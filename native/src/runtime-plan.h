@@ -62,6 +62,12 @@ class Plan {
   std::vector<uint8_t> readCodes(int id) const;
   std::vector<float> readFloats(int id) const;
   int64_t batch() const { return batch_; }
+  // Threads of this plan's parallel loops, and the multiply-adds below which a conv runs on one
+  // thread (a fork-join costs more than it saves on small work, and much more on a busy machine).
+  void setThreading(int threads, double minParallelMacs) {
+    threads_ = threads < 1 ? 1 : threads;
+    minParallelMacs_ = minParallelMacs;
+  }
   Isa isa() const { return isa_; }
   size_t weightBytes() const;
   // Per step: integer multiply-adds per image (0 for the pool), and the fastest run since the last
@@ -100,6 +106,8 @@ class Plan {
   std::vector<Buffer> buffers_;
   std::vector<Step> steps_;
   int64_t capacity_ = 0, batch_ = 0;
+  int threads_ = 1;
+  double minParallelMacs_ = 0;
 };
 
 }  // namespace rt

@@ -4,7 +4,7 @@
  * number in it is decided here or in compile-resnet.ts; the addon only stores and runs it.
  */
 import { LowbitError } from '../errors.ts';
-import { callRuntime, type RuntimeIsa } from './native.ts';
+import { callRuntime, runtimeInfo, type RuntimeIsa } from './native.ts';
 import type { PackedWeight } from './weight-pack.ts';
 
 export interface BufferDesc {
@@ -60,6 +60,14 @@ export interface PoolQuantDesc {
  */
 export const DEFAULT_CHUNK = 32;
 
+/**
+ * Multiply-adds under which a conv runs on one thread. A fork-join of OpenMP costs a few
+ * microseconds on an idle machine, and on a busy one a descheduled worker stalls the join for a time
+ * slice (measured on the shared 2-core machine: W2A2 ResNet-20 at batch 1, 47 images/s on 2 threads,
+ * 643 on 1). 4M is ~20-40 us of VNNI work, a batch-1 conv of ResNet-20 is 1.8M.
+ */
+export const MIN_PARALLEL_MACS = 4e6;
+
 export interface StepProfile {
   macsPerImage: number;
   seconds: number;
@@ -77,6 +85,16 @@ export class IntPlan {
   /** isa: force an instruction set (tests); default what the CPU has or LOWBIT_RUNTIME_ISA says. */
   constructor(isa?: RuntimeIsa) {
     this.handle = callRuntime('runtime plan', (a) => (isa === undefined ? a.planCreate() : a.planCreate(isa)));
+    this.setThreads(runtimeInfo().threads);
+  }
+
+  /**
+   * Threads of the conv loops. A conv under MIN_PARALLEL_MACS multiply-adds runs on one thread
+   * whatever this says.
+   */
+  setThreads(threads: number): void {
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new LowbitError(`IntPlan.setThreads: expected a positive integer, got ${threads}`);
+    callRuntime('runtime plan', (a) => a.planSetThreading(this.handle, threads, MIN_PARALLEL_MACS));
   }
 
   get isa(): RuntimeIsa {
