@@ -5,7 +5,7 @@
  *          [--threads 1,2] [--batches 1,64] [--out bench/results/runtime.json]
  *
  * Sides (ResNet-20, 28x28x1 Fashion-MNIST shapes): lowbit's integer plan of the W2A2 and W4A4 QAT
- * checkpoints; lowbit's float inference (ATen/oneDNN fp32, channels-last) of the float checkpoint;
+ * checkpoints (saved with `lowbit run --save` and loaded from that file, without libtorch); lowbit's float inference (ATen/oneDNN fp32, channels-last) of the float checkpoint;
  * onnxruntime-node (default optimization level) on the float ONNX and on the QDQ ONNX of each QAT
  * checkpoint (written with `lowbit export` when missing). Each side runs in its own child process so
  * its peak RSS is its own; images/s is the median of 15 repetitions of >= 0.15 s each, and the best
@@ -77,9 +77,11 @@ async function child(side: Side, batch: number, threads: number, files: Record<s
   let samples: number[];
   let isa: string | undefined;
   if (side === 'int-w2a2' || side === 'int-w4a4') {
-    const rt = await import('../src/runtime/index.ts');
-    rt.setRuntimeThreads(threads);
-    const model = rt.loadIntModel(side === 'int-w2a2' ? files.w2a2 : files.w4a4);
+    // A saved plan, through the modules that do not load libtorch: the side's RSS is the runtime's own.
+    const { setRuntimeThreads } = await import('../src/runtime/native.ts');
+    const { loadIntModel } = await import('../src/runtime/load.ts');
+    setRuntimeThreads(threads);
+    const model = await loadIntModel(side === 'int-w2a2' ? files.w2a2Plan : files.w4a4Plan);
     isa = model.plan.isa;
     samples = await timeAsync(() => void model.plan.run(pixels, batch), batch);
   } else if (side === 'aten-float') {
@@ -104,6 +106,12 @@ function ensureOnnx(checkpoint: string, out: string): void {
   if (existsSync(out)) return;
   const r = spawnSync(process.execPath, [join(root, 'bin', 'lowbit.js'), 'export', '--checkpoint', checkpoint, '--out', out], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`lowbit export of ${checkpoint} failed: ${r.stderr}`);
+}
+
+function ensurePlan(checkpoint: string, out: string): void {
+  if (existsSync(out)) return;
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'lowbit.js'), 'run', '--model', checkpoint, '--save', out, '--bench', '--batch', '1'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`lowbit run --save of ${checkpoint} failed: ${r.stderr}`);
 }
 
 async function main(): Promise<void> {
@@ -138,7 +146,11 @@ async function main(): Promise<void> {
     floatOnnx: join(values.onnxDir!, 'float.onnx'),
     w2a2Onnx: join(values.onnxDir!, 'w2a2-qdq.onnx'),
     w4a4Onnx: join(values.onnxDir!, 'w4a4-qdq.onnx'),
+    w2a2Plan: join(values.onnxDir!, 'w2a2.lbit'),
+    w4a4Plan: join(values.onnxDir!, 'w4a4.lbit'),
   };
+  ensurePlan(files.w2a2, files.w2a2Plan);
+  ensurePlan(files.w4a4, files.w4a4Plan);
   ensureOnnx(files.float, files.floatOnnx);
   ensureOnnx(files.w2a2, files.w2a2Onnx);
   ensureOnnx(files.w4a4, files.w4a4Onnx);

@@ -185,28 +185,10 @@ export function compileResNet(model: Module, opts: CompileOptions): IntPlan {
     stemAdd[o] = stemBn.shift[o];
   }
   // posBias[p, o] = -s_w f sum_c (mean_c / std) sum_{taps inside the image} c_w[o, c, tap]
-  const posBias = new Float32Array(h * w * OC);
-  for (let oh = 0; oh < h; oh++) {
-    for (let ow = 0; ow < w; ow++) {
-      for (let o = 0; o < OC; o++) {
-        let sum = 0;
-        for (let c = 0; c < C; c++) {
-          let taps = 0;
-          for (let i = 0; i < kh; i++) {
-            const y = oh * sStride - sPad + i;
-            if (y < 0 || y >= inH) continue;
-            for (let j = 0; j < kw; j++) {
-              const x = ow * sStride - sPad + j;
-              if (x < 0 || x >= inW) continue;
-              taps += stemW.codes[((o * C + c) * kh + i) * kw + j];
-            }
-          }
-          sum += (opts.mean[c] / std) * taps;
-        }
-        posBias[(oh * w + ow) * OC + o] = -stemW.scale[o] * stemBn.f[o] * sum;
-      }
-    }
-  }
+  const inputNorm = {
+    factor: Float32Array.from({ length: OC }, (_, o) => -stemW.scale[o] * stemBn.f[o]),
+    meanOverStd: opts.mean.map((m) => m / std),
+  };
   let readers = readersOf(0);
   let out = outputsFor('stem', h, w, OC, readers);
   plan.addConv(
@@ -221,7 +203,7 @@ export function compileResNet(model: Module, opts: CompileOptions): IntPlan {
       inMax: 255,
       mul: stemMul,
       add: stemAdd,
-      posBias,
+      inputNorm,
       relu: true,
       outFloat: out.outFloat,
       codes: out.codes,

@@ -5,3 +5,4 @@ export { loadIntModel, argmaxRows, type IntModel, type LoadIntModelOptions } fro
 export { runtimeInfo, setRuntimeThreads, peakMacsPerSecond, RUNTIME_ISAS, type RuntimeIsa, type RuntimeInfo } from './native.ts';
 export { packSigned, unpackSigned, packWeightCodes, unpackWeightCodes, packedBytes, widthFor, type PackedWeight, type PackWidth } from './weight-pack.ts';
 export { classifyDataset, datasetPixels, timeModel, timeIntModel, type ClassifyResult, type TimingResult } from './evaluate.ts';
+export { savePlan, loadPlan, isPlanFile, type PlanMeta } from './plan-file.ts';

@@ -5,7 +5,7 @@
  */
 import { LowbitError } from '../errors.ts';
 import { callRuntime, runtimeInfo, type RuntimeIsa } from './native.ts';
-import type { PackedWeight } from './weight-pack.ts';
+import { unpackWeightCodes, type PackedWeight } from './weight-pack.ts';
 
 export interface BufferDesc {
   kind: 'codes' | 'float';
@@ -38,7 +38,12 @@ export interface ConvDesc {
   /** v = acc * mul[o] + add[o] (+ posBias[pixel][o]) (+ residual), then ReLU. */
   mul: Float32Array;
   add: Float32Array;
-  posBias?: Float32Array;
+  /**
+   * The first layer's input normalization x = p / (255 std) - mean / std folded in: posBias[p, o] =
+   * factor[o] * sum_c meanOverStd[c] * (sum of the weight codes of (o, c) over the taps inside the
+   * image at pixel p). Stored as this recipe, not as the table, so a saved plan stays small.
+   */
+  inputNorm?: { factor: Float32Array; meanOverStd: number[] };
   residual?: number;
   relu: boolean;
   outFloat?: number;
@@ -60,6 +65,8 @@ export interface PoolQuantDesc {
  */
 export const DEFAULT_CHUNK = 32;
 
+export type PlanStep = { kind: 'conv'; where: string; desc: ConvDesc } | { kind: 'poolQuant'; where: string; desc: PoolQuantDesc };
+
 /**
  * Multiply-adds under which a conv runs on one thread. A fork-join of OpenMP costs a few
  * microseconds on an idle machine, and on a busy one a descheduled worker stalls the join for a time
@@ -77,6 +84,8 @@ export interface StepProfile {
 export class IntPlan {
   private readonly handle: unknown;
   private readonly buffers: BufferDesc[] = [];
+  /** The steps as added, for saving the plan (plan-file.ts). */
+  readonly steps: PlanStep[] = [];
   /** Names of buffers worth reading back (tests, debugging): 'layers.3.conv2.in', 'logits'. */
   readonly names = new Map<string, number>();
   inputBuffer = -1;
@@ -112,7 +121,20 @@ export class IntPlan {
     return this.buffers[id];
   }
 
+  get bufferCount(): number {
+    return this.buffers.length;
+  }
+
+  /** Bytes of all weights at their packed width. */
+  packedWeightBytes(): number {
+    return this.steps.reduce((n, s) => n + (s.kind === 'conv' ? s.desc.weight.packed.length : 0), 0);
+  }
+
   addConv(desc: ConvDesc, where: string): void {
+    const input = this.buffers[desc.input];
+    if (input === undefined) throw new LowbitError(`runtime plan, ${where}: input buffer ${desc.input} does not exist`);
+    const posBias = desc.inputNorm ? inputNormBias(desc, input, where) : undefined;
+    this.steps.push({ kind: 'conv', where, desc });
     callRuntime(`runtime plan, ${where}`, (a) =>
       a.planAddConv(this.handle, {
         input: desc.input,
@@ -128,7 +150,7 @@ export class IntPlan {
         inMax: desc.inMax,
         mul: desc.mul,
         add: desc.add,
-        posBias: desc.posBias,
+        posBias,
         residual: desc.residual ?? -1,
         relu: desc.relu,
         outFloat: desc.outFloat ?? -1,
@@ -138,6 +160,7 @@ export class IntPlan {
   }
 
   addPoolQuant(desc: PoolQuantDesc, where: string): void {
+    this.steps.push({ kind: 'poolQuant', where, desc });
     callRuntime(`runtime plan, ${where}`, (a) => a.planAddPoolQuant(this.handle, desc));
   }
 
@@ -177,4 +200,40 @@ export class IntPlan {
   weightBytes(): number {
     return callRuntime('runtime plan', (a) => a.planWeightBytes(this.handle) as number);
   }
+}
+
+/** The table posBias[pixel][o] of a ConvDesc's inputNorm recipe (see ConvDesc.inputNorm). */
+function inputNormBias(desc: ConvDesc, input: BufferDesc, where: string): Float32Array {
+  const { factor, meanOverStd } = desc.inputNorm!;
+  const codes = unpackWeightCodes(desc.weight);
+  const [kh, kw] = desc.kernel;
+  const C = input.c;
+  const OC = desc.outChannels;
+  if (meanOverStd.length !== C || factor.length !== OC || codes.length !== OC * C * kh * kw) {
+    throw new LowbitError(`runtime plan, ${where}: the input normalization does not match the layer (${C} input, ${OC} output channels)`);
+  }
+  const oh = Math.floor((input.h + 2 * desc.pad - kh) / desc.stride) + 1;
+  const ow = Math.floor((input.w + 2 * desc.pad - kw) / desc.stride) + 1;
+  const out = new Float32Array(oh * ow * OC);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      for (let o = 0; o < OC; o++) {
+        let sum = 0;
+        for (let c = 0; c < C; c++) {
+          let taps = 0;
+          for (let i = 0; i < kh; i++) {
+            const iy = y * desc.stride - desc.pad + i;
+            if (iy < 0 || iy >= input.h) continue;
+            for (let j = 0; j < kw; j++) {
+              const ix = x * desc.stride - desc.pad + j;
+              if (ix >= 0 && ix < input.w) taps += codes[((o * C + c) * kh + i) * kw + j];
+            }
+          }
+          sum += meanOverStd[c] * taps;
+        }
+        out[(y * ow + x) * OC + o] = factor[o] * sum;
+      }
+    }
+  }
+  return out;
 }

@@ -71,7 +71,25 @@ function buildConv(t: Case, isa: RuntimeIsa, x: number[], wts: number[], epi: { 
   plan.outputBuffer = out;
   const residual = epi.residual ? plan.addBuffer({ kind: 'float', h: oh, w: ow, c: t.oc }) : undefined;
   const codes = (epi.codes ?? []).map((q) => ({ buffer: plan.addBuffer({ kind: 'codes', h: oh, w: ow, c: t.oc, border: 1 }), ...q }));
-  const posBias = epi.posBias ? Float32Array.from({ length: oh * ow * t.oc }, (_, i) => ((i * 7) % 11) / 8 - 0.5) : undefined;
+  const inputNorm = epi.posBias ? { factor: Float32Array.from({ length: t.oc }, (_, o) => f(0.01 * (o - 3))), meanOverStd: Array.from({ length: t.c }, (_, c) => 0.5 + c / 7) } : undefined;
+  // The reference table: factor[o] * sum_c meanOverStd[c] * (codes of (o, c) summed over the in-image taps).
+  let posBias: Float32Array | undefined;
+  if (inputNorm) {
+    posBias = new Float32Array(oh * ow * t.oc);
+    for (let y = 0; y < oh; y++)
+      for (let xo = 0; xo < ow; xo++)
+        for (let o = 0; o < t.oc; o++) {
+          let sum = 0;
+          for (let c = 0; c < t.c; c++)
+            for (let i = 0; i < t.k; i++)
+              for (let j = 0; j < t.k; j++) {
+                const iy = y * t.stride - t.pad + i;
+                const ix = xo * t.stride - t.pad + j;
+                if (iy >= 0 && iy < t.h && ix >= 0 && ix < t.w) sum += inputNorm.meanOverStd[c] * wts[((o * t.c + c) * t.k + i) * t.k + j];
+              }
+          posBias[(y * ow + xo) * t.oc + o] = inputNorm.factor[o] * sum;
+        }
+  }
   plan.addConv(
     {
       input,
@@ -84,7 +102,7 @@ function buildConv(t: Case, isa: RuntimeIsa, x: number[], wts: number[], epi: { 
       inMax: t.inMax,
       mul: epi.mul,
       add: epi.add,
-      posBias,
+      inputNorm,
       residual,
       relu: epi.relu,
       outFloat: out,
