@@ -20,6 +20,9 @@
 namespace lowbit {
 namespace rt {
 
+// A 32-bit load from any address, through a type that may alias anything.
+typedef int32_t UnalignedI32 __attribute__((aligned(1), may_alias));
+
 namespace portable {
 // 16 int32 lanes as plain arrays: the compiler vectorizes what it can for baseline x86-64 (or wasm).
 struct V {
@@ -44,18 +47,22 @@ inline V vdot(V acc, V a, V b) {
 }
 inline void vstore(int32_t* p, V v) { std::memcpy(p, v.l, 64); }
 #include "runtime-kernel-body.inc"
-// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+// The peak: 12 independent accumulator chains (more than latency x throughput), no loads. Named
+// variables, not an array: GCC turned an array version into a loop over memory, one chain at a time.
 double peakLoop(int64_t iters) {
-  V acc[24];
-  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  V c0 = vset1(0), c1 = vset1(1), c2 = vset1(2), c3 = vset1(3), c4 = vset1(4), c5 = vset1(5);
+  V c6 = vset1(6), c7 = vset1(7), c8 = vset1(8), c9 = vset1(9), c10 = vset1(10), c11 = vset1(11);
   const V a = vset1(0x01020304), b = vset1(0x05060708);
   for (int64_t it = 0; it < iters; it++) {
-    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+    c0 = vdot(c0, a, b); c1 = vdot(c1, a, b); c2 = vdot(c2, a, b); c3 = vdot(c3, a, b);
+    c4 = vdot(c4, a, b); c5 = vdot(c5, a, b); c6 = vdot(c6, a, b); c7 = vdot(c7, a, b);
+    c8 = vdot(c8, a, b); c9 = vdot(c9, a, b); c10 = vdot(c10, a, b); c11 = vdot(c11, a, b);
   }
-  int32_t sink[kLanes * 24];
-  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  int32_t sink[kLanes * 12];
+  const V all[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int i = 0; i < 12; i++) vstore(sink + i * kLanes, all[i]);
   double s = 0;
-  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  for (int i = 0; i < kLanes * 12; i++) s += sink[i];
   return s;
 }
 
@@ -79,18 +86,22 @@ inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), _mm256_set1_epi16(1))); }
 inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #include "runtime-kernel-body.inc"
-// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+// The peak: 12 independent accumulator chains (more than latency x throughput), no loads. Named
+// variables, not an array: GCC turned an array version into a loop over memory, one chain at a time.
 double peakLoop(int64_t iters) {
-  V acc[24];
-  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  V c0 = vset1(0), c1 = vset1(1), c2 = vset1(2), c3 = vset1(3), c4 = vset1(4), c5 = vset1(5);
+  V c6 = vset1(6), c7 = vset1(7), c8 = vset1(8), c9 = vset1(9), c10 = vset1(10), c11 = vset1(11);
   const V a = vset1(0x01020304), b = vset1(0x05060708);
   for (int64_t it = 0; it < iters; it++) {
-    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+    c0 = vdot(c0, a, b); c1 = vdot(c1, a, b); c2 = vdot(c2, a, b); c3 = vdot(c3, a, b);
+    c4 = vdot(c4, a, b); c5 = vdot(c5, a, b); c6 = vdot(c6, a, b); c7 = vdot(c7, a, b);
+    c8 = vdot(c8, a, b); c9 = vdot(c9, a, b); c10 = vdot(c10, a, b); c11 = vdot(c11, a, b);
   }
-  int32_t sink[kLanes * 24];
-  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  int32_t sink[kLanes * 12];
+  const V all[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int i = 0; i < 12; i++) vstore(sink + i * kLanes, all[i]);
   double s = 0;
-  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  for (int i = 0; i < kLanes * 12; i++) s += sink[i];
   return s;
 }
 
@@ -112,18 +123,22 @@ inline V vset1(int32_t x) { return _mm256_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm256_dpbusd_avx_epi32(acc, a, b); }
 inline void vstore(int32_t* p, V v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
 #include "runtime-kernel-body.inc"
-// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+// The peak: 12 independent accumulator chains (more than latency x throughput), no loads. Named
+// variables, not an array: GCC turned an array version into a loop over memory, one chain at a time.
 double peakLoop(int64_t iters) {
-  V acc[24];
-  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  V c0 = vset1(0), c1 = vset1(1), c2 = vset1(2), c3 = vset1(3), c4 = vset1(4), c5 = vset1(5);
+  V c6 = vset1(6), c7 = vset1(7), c8 = vset1(8), c9 = vset1(9), c10 = vset1(10), c11 = vset1(11);
   const V a = vset1(0x01020304), b = vset1(0x05060708);
   for (int64_t it = 0; it < iters; it++) {
-    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+    c0 = vdot(c0, a, b); c1 = vdot(c1, a, b); c2 = vdot(c2, a, b); c3 = vdot(c3, a, b);
+    c4 = vdot(c4, a, b); c5 = vdot(c5, a, b); c6 = vdot(c6, a, b); c7 = vdot(c7, a, b);
+    c8 = vdot(c8, a, b); c9 = vdot(c9, a, b); c10 = vdot(c10, a, b); c11 = vdot(c11, a, b);
   }
-  int32_t sink[kLanes * 24];
-  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  int32_t sink[kLanes * 12];
+  const V all[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int i = 0; i < 12; i++) vstore(sink + i * kLanes, all[i]);
   double s = 0;
-  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  for (int i = 0; i < kLanes * 12; i++) s += sink[i];
   return s;
 }
 
@@ -145,18 +160,22 @@ inline V vset1(int32_t x) { return _mm512_set1_epi32(x); }
 inline V vdot(V acc, V a, V b) { return _mm512_dpbusd_epi32(acc, a, b); }
 inline void vstore(int32_t* p, V v) { _mm512_storeu_si512(p, v); }
 #include "runtime-kernel-body.inc"
-// The peak: 24 independent accumulator chains (more than latency x throughput), no loads.
+// The peak: 12 independent accumulator chains (more than latency x throughput), no loads. Named
+// variables, not an array: GCC turned an array version into a loop over memory, one chain at a time.
 double peakLoop(int64_t iters) {
-  V acc[24];
-  for (int i = 0; i < 24; i++) acc[i] = vset1(i);
+  V c0 = vset1(0), c1 = vset1(1), c2 = vset1(2), c3 = vset1(3), c4 = vset1(4), c5 = vset1(5);
+  V c6 = vset1(6), c7 = vset1(7), c8 = vset1(8), c9 = vset1(9), c10 = vset1(10), c11 = vset1(11);
   const V a = vset1(0x01020304), b = vset1(0x05060708);
   for (int64_t it = 0; it < iters; it++) {
-    for (int i = 0; i < 24; i++) acc[i] = vdot(acc[i], a, b);
+    c0 = vdot(c0, a, b); c1 = vdot(c1, a, b); c2 = vdot(c2, a, b); c3 = vdot(c3, a, b);
+    c4 = vdot(c4, a, b); c5 = vdot(c5, a, b); c6 = vdot(c6, a, b); c7 = vdot(c7, a, b);
+    c8 = vdot(c8, a, b); c9 = vdot(c9, a, b); c10 = vdot(c10, a, b); c11 = vdot(c11, a, b);
   }
-  int32_t sink[kLanes * 24];
-  for (int i = 0; i < 24; i++) vstore(sink + i * kLanes, acc[i]);
+  int32_t sink[kLanes * 12];
+  const V all[12] = {c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11};
+  for (int i = 0; i < 12; i++) vstore(sink + i * kLanes, all[i]);
   double s = 0;
-  for (int i = 0; i < kLanes * 24; i++) s += sink[i];
+  for (int i = 0; i < kLanes * 12; i++) s += sink[i];
   return s;
 }
 
@@ -234,7 +253,7 @@ double peakMacsPerSecond(Isa isa, double seconds) {
     volatile double sink = loop(iters);
     (void)sink;
     const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    if (dt >= seconds || iters > (int64_t(1) << 40)) return static_cast<double>(iters) * 24 * lanes * 4 / dt;
+    if (dt >= seconds || iters > (int64_t(1) << 40)) return static_cast<double>(iters) * 12 * lanes * 4 / dt;
     iters *= 2;
   }
 }
