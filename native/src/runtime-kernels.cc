@@ -31,6 +31,7 @@ struct V {
 constexpr int kLanes = 16;
 constexpr int kMaxBlocks = 1;
 constexpr int kRows = 4;
+constexpr int kRowsOneBlock = 4;
 #define LOWBIT_RT_MAX_BLOCKS 1
 inline V vzero() { V v; for (int i = 0; i < 16; i++) v.l[i] = 0; return v; }
 inline V vload(const int8_t* p) { V v; std::memcpy(v.l, p, 64); return v; }
@@ -77,6 +78,7 @@ using V = __m256i;
 constexpr int kLanes = 8;
 constexpr int kMaxBlocks = 2;
 constexpr int kRows = 4;
+constexpr int kRowsOneBlock = 8;
 #define LOWBIT_RT_MAX_BLOCKS 2
 inline V vzero() { return _mm256_setzero_si256(); }
 inline V vload(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -116,6 +118,7 @@ using V = __m256i;
 constexpr int kLanes = 8;
 constexpr int kMaxBlocks = 2;
 constexpr int kRows = 6;
+constexpr int kRowsOneBlock = 12;
 #define LOWBIT_RT_MAX_BLOCKS 2
 inline V vzero() { return _mm256_setzero_si256(); }
 inline V vload(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -153,6 +156,7 @@ using V = __m512i;
 constexpr int kLanes = 16;
 constexpr int kMaxBlocks = 4;
 constexpr int kRows = 6;
+constexpr int kRowsOneBlock = 12;
 #define LOWBIT_RT_MAX_BLOCKS 4
 inline V vzero() { return _mm512_setzero_si512(); }
 inline V vload(const int8_t* p) { return _mm512_loadu_si512(p); }
