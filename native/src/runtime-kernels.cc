@@ -216,6 +216,9 @@ bool isaAvailable(Isa isa) {
 }
 
 Isa selectIsa() {
+#if defined(__wasm__)
+  return Isa::Portable;
+#endif
   const char* forced = std::getenv("LOWBIT_RUNTIME_ISA");
   if (forced != nullptr && *forced != '\0') {
     for (Isa isa : {Isa::Portable, Isa::Avx2, Isa::AvxVnni, Isa::Avx512Vnni}) {

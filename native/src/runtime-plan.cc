@@ -18,7 +18,20 @@ namespace {
 
 int roundUp(int x, int m) { return (x + m - 1) / m * m; }
 
+}  // namespace
+
+#if defined(__wasm__)
+// WebAssembly is built without exceptions: the message is kept for the JS loader, then the call traps.
+std::string lastError;
+[[noreturn]] void fail(const std::string& what) {
+  lastError = what;
+  __builtin_trap();
+}
+#else
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument(what); }
+#endif
+
+namespace {
 
 // Signed `bits`-bit field i of an LSB-first packed array.
 int unpackSigned(const std::vector<uint8_t>& p, int64_t i, int bits) {

@@ -13,6 +13,13 @@
 namespace lowbit {
 namespace rt {
 
+// Rejects a malformed plan: throws std::invalid_argument (in WebAssembly: keeps the message in
+// lastError and traps).
+[[noreturn]] void fail(const std::string& what);
+#if defined(__wasm__)
+extern std::string lastError;
+#endif
+
 struct BufferSpec {
   bool codes = true;  // u8 codes with a zero border, else dense float NHWC
   int h = 0, w = 0, c = 0, border = 0;
