@@ -87,6 +87,7 @@ int Plan::addBuffer(const BufferSpec& b) {
   buf.perImage = b.codes ? static_cast<int64_t>(b.h + 2 * b.border) * (b.w + 2 * b.border) * buf.cp : static_cast<int64_t>(b.h) * b.w * b.c;
   buffers_.push_back(std::move(buf));
   capacity_ = 0;
+  workers_ = 0;
   return static_cast<int>(buffers_.size()) - 1;
 }
 
@@ -136,21 +137,25 @@ int Plan::addPoolQuant(const PoolQuantSpec& s) {
   return static_cast<int>(steps_.size()) - 1;
 }
 
-void Plan::ensure(int64_t n) {
-  if (n <= capacity_) return;
-  for (Buffer& b : buffers_) {
-    // Zeroed once: borders and padding channels are never written, so they stay zero.
-    if (b.spec.codes) b.codes.assign(static_cast<size_t>(b.perImage * n), 0);
-    else b.floats.assign(static_cast<size_t>(b.perImage * n), 0.f);
-  }
-  capacity_ = n;
+void Plan::ensure(int64_t n, int workers) {
+  if (n <= capacity_ && workers <= workers_) return;
+  capacity_ = std::max(capacity_, n);
+  workers_ = std::max(workers_, workers);
+  work_.assign(static_cast<size_t>(workers_), std::vector<Storage>(buffers_.size()));
+  for (auto& mem : work_)
+    for (size_t i = 0; i < buffers_.size(); i++) {
+      // Zeroed once: borders and padding channels are never written, so they stay zero.
+      const Buffer& b = buffers_[i];
+      if (b.spec.codes) mem[i].codes.assign(static_cast<size_t>(b.perImage * capacity_), 0);
+      else mem[i].floats.assign(static_cast<size_t>(b.perImage * capacity_), 0.f);
+    }
 }
 
-void Plan::runConv(const Step& st) {
+void Plan::runConv(const Step& st, std::vector<Storage>& mem, int64_t batch, int threadLimit) {
   const ConvSpec& s = st.conv;
   const Buffer& in = buffers_[static_cast<size_t>(s.in)];
   ConvArgs a;
-  a.in = in.codes.data();
+  a.in = mem[static_cast<size_t>(s.in)].codes.data();
   a.inH = in.spec.h;
   a.inW = in.spec.w;
   a.cp = in.cp;
@@ -169,26 +174,26 @@ void Plan::runConv(const Step& st) {
   a.mul = s.mul.data();
   a.add = s.add.data();
   a.posBias = s.posBias.empty() ? nullptr : s.posBias.data();
-  a.residual = s.residual >= 0 ? buffers_[static_cast<size_t>(s.residual)].floats.data() : nullptr;
+  a.residual = s.residual >= 0 ? mem[static_cast<size_t>(s.residual)].floats.data() : nullptr;
   a.relu = s.relu;
-  a.outFloat = s.outFloat >= 0 ? buffers_[static_cast<size_t>(s.outFloat)].floats.data() : nullptr;
+  a.outFloat = s.outFloat >= 0 ? mem[static_cast<size_t>(s.outFloat)].floats.data() : nullptr;
   a.numCodes = s.numCodes;
   for (int q = 0; q < s.numCodes; q++) {
     Buffer& o = buffers_[static_cast<size_t>(s.outCodes[q])];
-    a.codes[q].data = o.codes.data();
+    a.codes[q].data = mem[static_cast<size_t>(s.outCodes[q])].codes.data();
     a.codes[q].cp = o.cp;
     a.codes[q].border = o.spec.border;
     a.codes[q].scale = s.codeScale[q];
     a.codes[q].alpha = s.codeAlpha[q];
     a.codes[q].levels = s.codeLevels[q];
   }
-  const int64_t rows = batch_ * st.outH * st.outW;
+  const int64_t rows = batch * st.outH * st.outW;
   // Chunks of whole micro-kernel tiles, a few per thread so uneven tails balance. The thread count is
   // the plan's own (a num_threads clause), not OpenMP's global setting, which libtorch resets.
   const int64_t tileRows = rowsPerTile(isa_);
   const int64_t tiles = (rows + tileRows - 1) / tileRows;
   const double macs = static_cast<double>(rows) * s.oc * s.kh * s.kw * in.spec.c;
-  const int threads = macs < minParallelMacs_ ? 1 : static_cast<int>(std::min<int64_t>(threads_, tiles));
+  const int threads = macs < minParallelMacs_ ? 1 : static_cast<int>(std::min<int64_t>(threadLimit, tiles));
   const int64_t chunkTiles = std::max<int64_t>(1, tiles / (4 * threads));
   const int64_t chunks = (tiles + chunkTiles - 1) / chunkTiles;
   const Isa isa = isa_;
@@ -204,19 +209,21 @@ void Plan::runConv(const Step& st) {
   }
 }
 
-void Plan::runPool(const Step& st) {
+void Plan::runPool(const Step& st, std::vector<Storage>& mem, int64_t batch) {
   const PoolQuantSpec& s = st.pool;
   const Buffer& in = buffers_[static_cast<size_t>(s.in)];
   Buffer& out = buffers_[static_cast<size_t>(s.out)];
+  const float* inData = mem[static_cast<size_t>(s.in)].floats.data();
+  uint8_t* outData = mem[static_cast<size_t>(s.out)].codes.data();
   const int c = in.spec.c;
   const int64_t plane = static_cast<int64_t>(in.spec.h) * in.spec.w;
   std::vector<float> sum(static_cast<size_t>(c));
-  for (int64_t n = 0; n < batch_; n++) {
+  for (int64_t n = 0; n < batch; n++) {
     std::fill(sum.begin(), sum.end(), 0.f);
-    const float* p = in.floats.data() + n * plane * c;
+    const float* p = inData + n * plane * c;
     for (int64_t i = 0; i < plane; i++)
       for (int k = 0; k < c; k++) sum[static_cast<size_t>(k)] += p[i * c + k];
-    uint8_t* dst = out.codes.data() + n * out.perImage + (static_cast<int64_t>(out.spec.border) * (1 + 2 * out.spec.border) + out.spec.border) * out.cp;
+    uint8_t* dst = outData + n * out.perImage + (static_cast<int64_t>(out.spec.border) * (1 + 2 * out.spec.border) + out.spec.border) * out.cp;
     for (int k = 0; k < c; k++) {
       const float mean = sum[static_cast<size_t>(k)] / static_cast<float>(plane);
       const float y = std::min(std::max(mean, 0.f), s.alpha);
@@ -226,40 +233,68 @@ void Plan::runPool(const Step& st) {
   }
 }
 
+void Plan::runChunk(const uint8_t* px, int64_t batch, int inputBuf, int w, int threads, bool profile) {
+  std::vector<Storage>& mem = work_[static_cast<size_t>(w)];
+  const Buffer& in = buffers_[static_cast<size_t>(inputBuf)];
+  const BufferSpec& b = in.spec;
+  const int64_t wb = b.w + 2 * b.border;
+  uint8_t* inData = mem[static_cast<size_t>(inputBuf)].codes.data();
+  for (int64_t i = 0; i < batch; i++)
+    for (int y = 0; y < b.h; y++)
+      for (int x = 0; x < b.w; x++) {
+        uint8_t* dst = inData + i * in.perImage + ((y + b.border) * wb + x + b.border) * in.cp;
+        std::memcpy(dst, px + ((i * b.h + y) * b.w + x) * b.c, static_cast<size_t>(b.c));
+      }
+  for (Step& s : steps_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (s.kind == 0) runConv(s, mem, batch, threads);
+    else runPool(s, mem, batch);
+    if (!profile) continue;
+    // The fastest run per image: on a shared machine the minimum is the number that repeats.
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s.images == 0 || dt / batch < s.seconds / s.images) {
+      s.seconds = dt;
+      s.images = batch;
+    }
+  }
+}
+
 std::vector<float> Plan::run(const uint8_t* pixels, int64_t n, int inputBuf, int outputBuf, int64_t chunk) {
   if (n < 1) fail("run: batch must be at least 1");
   if (chunk < 1) fail("run: chunk must be at least 1");
   if (inputBuf < 0 || inputBuf >= static_cast<int>(buffers_.size()) || !buffers_[static_cast<size_t>(inputBuf)].spec.codes) fail("run: the input buffer must hold codes");
   if (outputBuf < 0 || outputBuf >= static_cast<int>(buffers_.size()) || buffers_[static_cast<size_t>(outputBuf)].spec.codes) fail("run: the output buffer must hold floats");
-  ensure(std::min(n, chunk));
-  Buffer& in = buffers_[static_cast<size_t>(inputBuf)];
-  const BufferSpec& b = in.spec;
-  const int64_t wb = b.w + 2 * b.border;
+  const BufferSpec& b = buffers_[static_cast<size_t>(inputBuf)].spec;
   const int64_t imageBytes = static_cast<int64_t>(b.h) * b.w * b.c;
   const int64_t outPer = buffers_[static_cast<size_t>(outputBuf)].perImage;
+  const int64_t chunks = (n + chunk - 1) / chunk;
+  const int workers = static_cast<int>(std::min<int64_t>(threads_, chunks));
+  ensure(std::min(n, chunk), workers);
   std::vector<float> result(static_cast<size_t>(n * outPer));
-  for (int64_t first = 0; first < n; first += chunk) {
-    batch_ = std::min(chunk, n - first);
-    const uint8_t* px = pixels + first * imageBytes;
-    for (int64_t i = 0; i < batch_; i++)
-      for (int y = 0; y < b.h; y++)
-        for (int x = 0; x < b.w; x++) {
-          uint8_t* dst = in.codes.data() + i * in.perImage + ((y + b.border) * wb + x + b.border) * in.cp;
-          std::memcpy(dst, px + ((i * b.h + y) * b.w + x) * b.c, static_cast<size_t>(b.c));
-        }
-    for (Step& s : steps_) {
-      const auto t0 = std::chrono::steady_clock::now();
-      if (s.kind == 0) runConv(s);
-      else runPool(s);
-      // The fastest run per image: on a shared machine the minimum is the number that repeats.
-      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (s.images == 0 || dt / batch_ < s.seconds / s.images) {
-        s.seconds = dt;
-        s.images = batch_;
-      }
+  auto finish = [&](int64_t c, int w) {
+    const int64_t first = c * chunk, size = std::min(chunk, n - first);
+    const auto& out = work_[static_cast<size_t>(w)][static_cast<size_t>(outputBuf)].floats;
+    std::copy(out.begin(), out.begin() + size * outPer, result.begin() + first * outPer);
+  };
+  if (workers > 1) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+    for (int64_t c = 0; c < chunks; c++) {
+      int w = 0;
+#ifdef _OPENMP
+      w = omp_get_thread_num();
+#endif
+      const int64_t first = c * chunk;
+      runChunk(pixels + first * imageBytes, std::min(chunk, n - first), inputBuf, w, 1, false);
+      finish(c, w);
     }
-    const auto& out = buffers_[static_cast<size_t>(outputBuf)].floats;
-    std::copy(out.begin(), out.begin() + batch_ * outPer, result.begin() + first * outPer);
+    batch_ = 0;
+    return result;
+  }
+  for (int64_t c = 0; c < chunks; c++) {
+    const int64_t first = c * chunk;
+    batch_ = std::min(chunk, n - first);
+    runChunk(pixels + first * imageBytes, batch_, inputBuf, 0, threads_, true);
+    finish(c, 0);
   }
   return result;
 }
@@ -273,7 +308,7 @@ std::vector<uint8_t> Plan::readCodes(int id) const {
   for (int64_t i = 0; i < batch_; i++)
     for (int y = 0; y < b.h; y++)
       for (int x = 0; x < b.w; x++)
-        std::memcpy(out.data() + ((i * b.h + y) * b.w + x) * b.c, buf.codes.data() + i * buf.perImage + ((y + b.border) * wb + x + b.border) * buf.cp,
+        std::memcpy(out.data() + ((i * b.h + y) * b.w + x) * b.c, work_[0][static_cast<size_t>(id)].codes.data() + i * buf.perImage + ((y + b.border) * wb + x + b.border) * buf.cp,
                     static_cast<size_t>(b.c));
   return out;
 }
@@ -281,7 +316,8 @@ std::vector<uint8_t> Plan::readCodes(int id) const {
 std::vector<float> Plan::readFloats(int id) const {
   const Buffer& buf = buffers_.at(static_cast<size_t>(id));
   if (buf.spec.codes) fail("read: buffer holds codes");
-  return std::vector<float>(buf.floats.begin(), buf.floats.begin() + batch_ * buf.perImage);
+  const auto& f = work_[0][static_cast<size_t>(id)].floats;
+  return std::vector<float>(f.begin(), f.begin() + batch_ * buf.perImage);
 }
 
 std::vector<Plan::StepProfile> Plan::profile() const {

@@ -62,7 +62,10 @@ class Plan {
   int addPoolQuant(const PoolQuantSpec& s);
   // pixels: n images of the input buffer's h x w x c bytes (NHWC), run `chunk` images at a time (so
   // a large batch does not stream every layer's activations through memory); returns the output
-  // float buffer of all n images. The other buffers hold the last chunk.
+  // float buffer of all n images. With several threads and more than one chunk, each thread runs
+  // whole chunks through the network (one fork-join per run instead of one per conv); otherwise a
+  // conv's rows are split over the threads. readCodes/readFloats show the last chunk of one worker:
+  // meaningful when n <= chunk.
   std::vector<float> run(const uint8_t* pixels, int64_t n, int inputBuf, int outputBuf, int64_t chunk);
   const BufferSpec& buffer(int id) const { return buffers_.at(static_cast<size_t>(id)).spec; }
   // Interior of a buffer for the last run: codes [N][h][w][c] as bytes, or floats.
@@ -92,6 +95,9 @@ class Plan {
     BufferSpec spec;
     int cp = 0;
     int64_t perImage = 0;  // bytes (codes) or floats
+  };
+  // The memory of one buffer for one worker (image-parallel runs give each thread its own set).
+  struct Storage {
     std::vector<uint8_t> codes;
     std::vector<float> floats;
   };
@@ -104,15 +110,20 @@ class Plan {
     double seconds = 0;
     int64_t images = 0;
   };
-  void ensure(int64_t n);
-  void runConv(const Step& s);
+  void ensure(int64_t n, int workers);
+  // One chunk of `batch` images through every step, in worker w's buffers; convs split their rows
+  // over `threads` threads.
+  void runChunk(const uint8_t* pixels, int64_t batch, int inputBuf, int w, int threads, bool profile);
+  void runConv(const Step& s, std::vector<Storage>& mem, int64_t batch, int threads);
+  void runPool(const Step& s, std::vector<Storage>& mem, int64_t batch);
   std::vector<Step>& steps() { return steps_; }
-  void runPool(const Step& s);
 
   Isa isa_;
   std::vector<Buffer> buffers_;
+  std::vector<std::vector<Storage>> work_;  // [worker][buffer]
   std::vector<Step> steps_;
   int64_t capacity_ = 0, batch_ = 0;
+  int workers_ = 0;
   int threads_ = 1;
   double minParallelMacs_ = 0;
 };
