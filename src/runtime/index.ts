@@ -6,3 +6,5 @@ export { runtimeInfo, setRuntimeThreads, peakMacsPerSecond, RUNTIME_ISAS, type R
 export { packSigned, unpackSigned, packWeightCodes, unpackWeightCodes, packedBytes, widthFor, type PackedWeight, type PackWidth } from './weight-pack.ts';
 export { classifyDataset, datasetPixels, timeModel, timeIntModel, type ClassifyResult, type TimingResult } from './evaluate.ts';
 export { savePlan, loadPlan, isPlanFile, type PlanMeta } from './plan-file.ts';
+export { WasmRuntime, WasmPlan } from './wasm.ts';
+export { encodePlan, decodePlan, PLAN_MAGIC, type PlanTarget, type PlanSource } from './plan-format.ts';
