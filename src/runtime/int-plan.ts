@@ -60,9 +60,9 @@ export interface PoolQuantDesc {
 }
 
 /**
- * Images per pass through the network. Measured on the 2-core AVX-512 machine (W2A2 ResNet-20,
- * 28x28): 16 to 64 keep a stage-1 layer's codes and residual stream (64 x 28 x 28 x 16 x 4 bytes =
- * 3.2 MB at 64) near the caches; 10,000 in one pass ran 100x slower per image.
+ * Images per pass through the network: a chunk keeps each layer's activations near the caches (a
+ * stage-1 layer of ResNet-20 at 64 images holds 3.2 MB of float residual stream), and with several
+ * threads each thread takes whole chunks (native/src/runtime-plan.h).
  */
 export const DEFAULT_CHUNK = 32;
 
