@@ -9,8 +9,9 @@ import { demoCommand } from './commands/demo.ts';
 import { reportCommand } from './commands/report.ts';
 import { qatCommand } from './commands/qat.ts';
 import { nceCommand } from './commands/nce.ts';
+import { runCommand } from './commands/run.ts';
 
-const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, nceCommand, exportCommand, reportCommand, doctorCommand];
+const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, nceCommand, runCommand, exportCommand, reportCommand, doctorCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

@@ -1,0 +1,78 @@
+/** A saved integer plan, or a lowbit QAT checkpoint compiled into one, ready to classify 8-bit images. */
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { LowbitError } from '../errors.ts';
+import type { DatasetName } from '../data/index.ts';
+import type { IntPlan } from './int-plan.ts';
+import type { RuntimeIsa } from './native.ts';
+import { isPlanFile, loadPlan, type PlanMeta } from './plan-file.ts';
+
+export interface IntModel {
+  plan: IntPlan;
+  modelConfig: PlanMeta['modelConfig'];
+  /** The number of classes (logits per image). */
+  classes: number;
+  /** Bytes of one input image (h * w * c). */
+  imageBytes: number;
+}
+
+export interface LoadIntModelOptions {
+  /** The data set the model was trained on: its normalization is folded into the first layer. */
+  dataset?: DatasetName;
+  isa?: RuntimeIsa;
+}
+
+function startsLikePlan(path: string): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const head = new Uint8Array(8);
+    readSync(fd, head, 0, 8, 0);
+    return isPlanFile(head);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function intModel(plan: IntPlan, modelConfig: PlanMeta['modelConfig']): IntModel {
+  const [h, w] = modelConfig.inputSize;
+  return { plan, modelConfig, classes: modelConfig.numClasses, imageBytes: h * w * modelConfig.inChannels };
+}
+
+/**
+ * A saved plan (savePlan; loads without libtorch) or a QAT checkpoint (model.safetensors of lowbit
+ * qat), compiled here with the data set's normalization.
+ */
+export async function loadIntModel(path: string, opts: LoadIntModelOptions = {}): Promise<IntModel> {
+  if (!existsSync(path)) throw new LowbitError(`${path} does not exist: pass a QAT checkpoint (RUN_DIR/model.safetensors) or a plan saved with 'lowbit run --save'`);
+  if (startsLikePlan(path)) {
+    const { plan, meta } = loadPlan(path, { isa: opts.isa });
+    return intModel(plan, meta.modelConfig);
+  }
+  // Only a checkpoint needs libtorch (to rebuild the fake-quant model), so it is imported here.
+  const { loadCheckpoint } = await import('../train/index.ts');
+  const { compileResNet } = await import('./compile-resnet.ts');
+  const { DATASET_CATALOG } = await import('../data/index.ts');
+  const { model, modelConfig, extraTensors } = loadCheckpoint(path);
+  for (const t of extraTensors.values()) t.dispose();
+  if (!modelConfig.quant) {
+    throw new LowbitError(`${path}: a float checkpoint; the integer runtime runs quantized ones (train one with 'lowbit qat --checkpoint ${path} --wbits 2 --abits 2')`);
+  }
+  const entry = DATASET_CATALOG[opts.dataset ?? 'fashion-mnist'];
+  if (entry.mean.length !== modelConfig.inChannels) {
+    throw new LowbitError(`${path}: the model takes ${modelConfig.inChannels}-channel images but ${entry.title} has ${entry.mean.length}; pass the data set it was trained on`);
+  }
+  model.eval();
+  const plan = compileResNet(model, { mean: entry.mean, std: entry.std, inputSize: modelConfig.inputSize, isa: opts.isa });
+  return intModel(plan, modelConfig as unknown as PlanMeta['modelConfig']);
+}
+
+/** Index of the largest logit of each image. */
+export function argmaxRows(logits: Float32Array, classes: number): Int32Array {
+  const n = logits.length / classes;
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (logits[i * classes + k] > logits[i * classes + best]) best = k;
+    out[i] = best;
+  }
+  return out;
+}
