@@ -122,7 +122,7 @@ function auxTable() {
     `(${fl === null ? '?' : pct(fl)}%), SAWB weights / PACT activations, batch 128, SGD Nesterov cosine, lr 0.01, wd 5e-4.`,
     'Test accuracy is the low-precision network alone (the module is discarded). std is the sample standard',
     'deviation over seeds; "gain" is the difference of the means. img/s: training rate of that run, often with',
-    'other work sharing the 2 cores (bench/aux-overhead measures the module\'s cost on a quiet machine).',
+    'other work sharing the 2 cores (`npm run bench:qat` measures the module\'s cost, auxVsPlainW2A2, on a quiet machine).',
     '',
     `| ${head.join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
