@@ -8,7 +8,7 @@ import { Sequential } from '../../src/nn/index.ts';
 import { Generator, getNumThreads, noGrad, randn, scope, setNumThreads } from '../../src/tensor/index.ts';
 
 test('the registry lists the zoo', () => {
-  assert.deepEqual([...MODEL_NAMES].sort(), ['lenet5', 'mlp', 'resnet18', 'resnet20', 'resnet32', 'resnet56', 'vgg-small']);
+  assert.deepEqual([...MODEL_NAMES].sort(), ['lenet5', 'mlp', 'resnet18', 'resnet20', 'resnet32', 'resnet50', 'resnet56', 'vgg-small']);
 });
 
 test('every model maps 1x28x28 and 3x32x32 inputs to 10 logits', () => {
@@ -44,8 +44,8 @@ test('numClasses sizes the classifier', () => {
 
 test('unknown names and bad widths are LowbitErrors that say what to do', () => {
   assert.throws(
-    () => createModel({ name: 'resnet50', inChannels: 3, numClasses: 10, inputSize: [32, 32] }),
-    (e: unknown) => e instanceof LowbitError && e.message.includes("'resnet50'") && MODEL_NAMES.every((n) => e.message.includes(n)),
+    () => createModel({ name: 'resnet9000', inChannels: 3, numClasses: 10, inputSize: [32, 32] }),
+    (e: unknown) => e instanceof LowbitError && e.message.includes("'resnet9000'") && MODEL_NAMES.every((n) => e.message.includes(n)),
   );
   assert.throws(
     () => createModel({ name: 'vgg-small', inChannels: 3, numClasses: 10, inputSize: [32, 32], widths: [64, 64, 128] }),
