@@ -15,14 +15,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '../errors.ts';
 import type { DataLoader } from '../data/index.ts';
-import { Adam, CosineAnnealingLR, SGD } from '../optim/index.ts';
+import { Adam, CosineAnnealingLR, SGD, type JsonValue } from '../optim/index.ts';
 import { quantizerParameters } from '../quant/index.ts';
 import { F, Generator, scope, type Tensor } from '../tensor/index.ts';
-import { evaluate, type RunDir } from '../train/index.ts';
+import { evaluate, TrainingState, type RunDir } from '../train/index.ts';
 import { expandLayers, type ExpansionEvent } from './expansion.ts';
 import { gumbelTemperature } from './gumbel.ts';
 import { budgetLoss, budgetSide, costAtWidths, expectedCost, widthDistributions, type BudgetSide, type Cost } from './search-cost.ts';
-import { loadSearchState, readSearchExtras, saveSearchState } from './search-checkpoint.ts';
 import type { SearchResNet } from './supernet.ts';
 
 export interface SearchHyperParams {
@@ -125,10 +124,13 @@ export interface SearchResult {
   resumedFromEpoch: number;
 }
 
+/** What a search checkpoint holds beside the tensors (TrainingState extras). */
 interface SearchExtras {
-  epoch: number;
+  /** Expansion level of every searchable layer: restored before the tensors, so shapes match. */
   levels: number[];
   history: SearchEpochMetrics[];
+  /** The Gumbel sampler's generator state (base64). */
+  gumbel: string;
 }
 
 export function searchCheckpointPath(runDir: RunDir): string {
@@ -147,17 +149,22 @@ export function runSearch(opts: SearchOptions): SearchResult {
   const archOptimizer = new Adam(net.archParameters(), { lr: h.archLr, betas: h.archBetas, weightDecay: h.archWeightDecay });
   const scheduler = new CosineAnnealingLR(weightOptimizer, { tMax: h.epochs });
   const gumbel = new Generator(h.seed);
-  const parts = { modules: { net }, optimizers: { weight: weightOptimizer, arch: archOptimizer }, schedulers: { weight: scheduler }, generators: { gumbel } };
+  // Supernet, both optimizers, the schedule and the global RNG in one TrainingState; the Gumbel
+  // generator and the expansion levels travel in its extras.
+  const state = new TrainingState({ modules: { net }, optimizers: { weightOptimizer, archOptimizer }, schedulers: { scheduler } });
   const reference = costAtWidths(net.costTerms, net.originalWidths());
 
   let startEpoch = 0;
   let history: SearchEpochMetrics[] = [];
   const ckpt = searchCheckpointPath(runDir);
   if (opts.resume && existsSync(ckpt)) {
-    // Expanded layers first, so the candidate sets match the saved logits.
-    net.setLevels(readSearchExtras<SearchExtras>(ckpt).levels);
-    const extras = loadSearchState<SearchExtras>(ckpt, parts);
-    startEpoch = extras.epoch;
+    const saved = state.load(ckpt, {
+      // Expanded layers first, so the candidate sets match the saved logits.
+      beforeTensors: (p) => net.setLevels((p.extras as unknown as SearchExtras).levels),
+    });
+    const extras = saved.extras as unknown as SearchExtras;
+    gumbel.setState(Uint8Array.from(Buffer.from(extras.gumbel, 'base64')));
+    startEpoch = saved.epoch;
     history = extras.history;
     const logged = new Set(runDir.readMetrics().filter((m) => m.event === 'epoch').map((m) => m.epoch));
     for (const m of history) if (!logged.has(m.epoch)) runDir.appendMetrics({ event: 'epoch', ...m });
@@ -263,7 +270,8 @@ export function runSearch(opts: SearchOptions): SearchResult {
     };
     history.push(metrics);
     // Checkpoint first, then the metrics line (as fit does): a line always describes a saved epoch.
-    saveSearchState(ckpt, parts, { epoch: epoch + 1, levels: net.levels(), history } satisfies SearchExtras);
+    const extras: SearchExtras = { levels: net.levels(), history, gumbel: Buffer.from(gumbel.getState()).toString('base64') };
+    state.save(ckpt, { epoch: epoch + 1, history: [], bestTestAccuracy: 0, extras: extras as unknown as Record<string, JsonValue> });
     runDir.appendMetrics({ event: 'epoch', ...metrics });
     opts.onEpoch?.(metrics);
   }
