@@ -1,5 +1,6 @@
 import { BatchNorm2d, Conv2d, Module, ReLU, Sequential } from '../nn/index.ts';
 import type { Generator, Tensor } from '../tensor/index.ts';
+import { projectionShortcut } from './shortcut.ts';
 
 /**
  * The bottleneck residual block of ResNet-50/101/152 (He et al. 2016, fig. 5 right):
@@ -27,10 +28,8 @@ export class Bottleneck extends Module {
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(w2));
     this.conv3 = this.registerModule('conv3', new Conv2d(w2, outC, 1, { bias: false, generator }));
     this.bn3 = this.registerModule('bn3', new BatchNorm2d(outC));
-    this.shortcut =
-      stride !== 1 || inC !== outC
-        ? this.registerModule('shortcut', new Sequential(new Conv2d(inC, outC, 1, { stride, bias: false, generator }), new BatchNorm2d(outC)))
-        : null;
+    const shortcut = projectionShortcut(inC, outC, stride, generator);
+    this.shortcut = shortcut ? this.registerModule('shortcut', shortcut) : null;
     this.relu = this.registerModule('relu', new ReLU());
   }
 

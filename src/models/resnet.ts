@@ -3,6 +3,7 @@ import { LowbitError } from '../errors.ts';
 import type { Generator, Tensor } from '../tensor/index.ts';
 import { Bottleneck } from './bottleneck.ts';
 import { checkWidths, type BuildOptions, type ModelConfig } from './config.ts';
+import { projectionShortcut } from './shortcut.ts';
 
 /** BasicBlock: two 3x3 convs per block (ResNet-18/34, CIFAR ResNets); bottleneck: 1x1-3x3-1x1 (ResNet-50 and up). */
 export type ResidualBlockKind = 'basic' | 'bottleneck';
@@ -31,10 +32,8 @@ export class BasicBlock extends Module {
     this.bn1 = this.registerModule('bn1', new BatchNorm2d(midC));
     this.conv2 = this.registerModule('conv2', new Conv2d(midC, outC, 3, { padding: 1, bias: false, generator }));
     this.bn2 = this.registerModule('bn2', new BatchNorm2d(outC));
-    this.shortcut =
-      stride !== 1 || inC !== outC
-        ? this.registerModule('shortcut', new Sequential(new Conv2d(inC, outC, 1, { stride, bias: false, generator }), new BatchNorm2d(outC)))
-        : null;
+    const shortcut = projectionShortcut(inC, outC, stride, generator);
+    this.shortcut = shortcut ? this.registerModule('shortcut', shortcut) : null;
     this.relu = this.registerModule('relu', new ReLU());
   }
 

@@ -18,7 +18,7 @@ import { LowbitError } from '../errors.ts';
 import { loadSafetensors, saveSafetensors, type Module } from '../nn/index.ts';
 import { makeOptimizer, type Optimizer } from '../optim/index.ts';
 import { F, Generator, manualSeed, noGrad, type Tensor } from '../tensor/index.ts';
-import { lastCheckpointPath, loadCheckpoint, RunDir, runTraining, trainingOptions, type CheckpointModelConfig, type TrainStep } from '../train/index.ts';
+import { lastCheckpointPath, loadCheckpoint, modelConfigOf, RunDir, runTraining, trainingOptions, type CheckpointModelConfig, type TrainStep } from '../train/index.ts';
 import { attachAuxiliaryModule, type AuxiliaryAttachment } from './aux-module.ts';
 import { QAT_TRAINING_DEFAULTS } from './qat-options.ts';
 import { runQat, type QatContext, type QatExtension, type QatRun, type RunQatArgs } from './run-qat.ts';
@@ -157,23 +157,25 @@ export function runAuxQat(args: RunQatArgs & { aux?: Partial<AuxOptions> }): Qat
     from = stage1.model;
     weightsFrom = stage1.aux;
   }
-  let attachment: AuxiliaryAttachment | null = null;
+  const attached: { current?: AuxiliaryAttachment } = {};
   const run = runQat({
     ...args,
     checkpoint: from,
     runDir,
     command: args.command ?? 'qat',
     config: { ...args.config, aux, ...(aux.stages === 2 ? { floatCheckpoint: args.checkpoint } : {}) },
-    extend: auxiliaryExtension({ aux, seed, weightsFrom, onAttach: (a) => (attachment = a) }),
+    extend: auxiliaryExtension({ aux, seed, weightsFrom, onAttach: (a) => (attached.current = a) }),
   });
-  const auxWeights = saveAuxWeights(run.runDir, attachment!);
-  (attachment as AuxiliaryAttachment | null)?.detach();
+  const attachment = attached.current;
+  if (attachment === undefined) throw new LowbitError('runAuxQat: the QAT run did not attach the auxiliary module');
+  const auxWeights = saveAuxWeights(run.runDir, attachment);
+  attachment.detach();
   return { ...run, auxWeights };
 }
 
+/** The model config a checkpoint records (names the run directory before stage 1 loads the model). */
 function loadModelConfig(checkpoint: string): CheckpointModelConfig {
-  const { model, modelConfig, extraTensors } = loadCheckpoint(checkpoint);
-  model.dispose();
-  for (const t of extraTensors.values()) t.dispose();
-  return modelConfig;
+  const file = loadSafetensors(checkpoint);
+  for (const t of file.tensors.values()) t.dispose();
+  return modelConfigOf(file.metadata, checkpoint);
 }
