@@ -5,7 +5,7 @@ import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
 import { runPtq, type PtqConfig, type PtqRunResult } from '../../ptq/index.ts';
 import { manualSeed } from '../../tensor/index.ts';
 import { writeReport } from '../../report/index.ts';
-import { loadCheckpoint, RunDir, trainModel } from '../../train/index.ts';
+import { copyCheckpointModel, loadCheckpoint, RunDir, trainModel } from '../../train/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { intOption, type Command } from '../command.ts';
 import { info, output } from '../output.ts';
@@ -68,7 +68,7 @@ export const demoCommand: Command = {
       trainInfo = `Float model trained by the demo: SGD (Nesterov, lr 0.1 cosine, wd 5e-4), batch 128, crop+flip, ${o.epochs} epochs.`;
     }
     const calibration = calibrationSet('fashion-mnist', intOption(o, 'calib', 1), seed);
-    // The float model is loaded once; every PTQ run quantizes its own copy of it.
+    // The float model is loaded once; every PTQ run starts from its own copy of it.
     const float = loadCheckpoint(checkpoint);
     for (const t of float.extraTensors.values()) t.dispose();
     const test = new DataLoader(loadDataset('fashion-mnist', 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
@@ -79,9 +79,13 @@ export const demoCommand: Command = {
         const runDir = new RunDir(join(out, `ptq-${method}-w${bits}`));
         const config: PtqConfig = { method, bits, firstLastBits: 8, solver: 'fast', convention: 'signed', granularity: 'channel' };
         runDir.writeConfig({ command: 'demo-ptq', checkpoint, ptq: config, calib: calibration.shape[0], seed });
-        const run = runPtq({ model: float.model, modelConfig: float.modelConfig, config, calibration, test, runDir, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
+        // PTQ's layer-order probe runs one image through the float model in training mode, which moves
+        // its BN running statistics; a fresh copy per run keeps that from compounding over the runs.
+        const analog = copyCheckpointModel(float.model, float.modelConfig);
+        const run = runPtq({ model: analog, modelConfig: float.modelConfig, config, calibration, test, runDir, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
         const r = run.result;
         run.dispose();
+        analog.dispose();
         floatAccuracy = r.floatAccuracy;
         info(`  ${method.toUpperCase().padEnd(4)} W${bits}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (drop ${(100 * r.drop).toFixed(2)} pp, ${r.seconds.toFixed(1)} s)`);
         runs.push(r);
