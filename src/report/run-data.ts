@@ -12,12 +12,15 @@
  *   relativeError}]}: a post-training quantization run (lowbit ptq); its config.json `checkpoint` names
  *   the float model and codes.safetensors holds `<layer>.weight_codes` and `<layer>.weight_scale`.
  * - result.json `widths`: the layer widths a channel search (NCE) chose, as a list in network order,
- *   [{layer: 'layer1.0.conv1', base: 16, searched: 12}, ...], base being the architecture's width.
+ *   [{layer: 'layer1.0.conv1', base: 16, searched: 12}, ...], base being the architecture's width; or
+ *   as `lowbit nce search` writes them: plain numbers beside `originalWidths`, the layers named from
+ *   the searched `modelConfig` (widthLayerNames).
  * - wbits / abits in result.json, config.json or config.json `options`: the bit widths of a QAT run.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { LowbitError } from '../errors.ts';
+import { widthLayerNames, type ModelConfig } from '../models/index.ts';
 
 export type RunKind = 'train' | 'qat' | 'nce' | 'ptq' | 'other';
 
@@ -192,9 +195,11 @@ function parsePtq(dir: string, result: Record<string, unknown>, config: Record<s
   };
 }
 
-function parseWidths(dir: string, raw: unknown): LayerWidth[] {
+function parseWidths(dir: string, result: Record<string, unknown>): LayerWidth[] {
   const where = `${join(dir, 'result.json')}: 'widths'`;
+  const raw = result.widths;
   if (!Array.isArray(raw)) throw new LowbitError(`${where} must be a list of {layer, base, searched}. ${FIX}`);
+  if (raw.length > 0 && raw.every((w) => typeof w === 'number')) return searchWidths(where, raw as number[], result);
   return raw.map((w, i) => {
     const r = w as Record<string, unknown>;
     if (typeof r?.layer !== 'string' || optionalNumber(r.base) === undefined || optionalNumber(r.searched) === undefined) {
@@ -202,6 +207,24 @@ function parseWidths(dir: string, raw: unknown): LayerWidth[] {
     }
     return { layer: r.layer, base: r.base as number, searched: r.searched as number };
   });
+}
+
+/** A search's plain width list against its `originalWidths`, the layers named by the model they configure. */
+function searchWidths(where: string, widths: number[], result: Record<string, unknown>): LayerWidth[] {
+  const base = result.originalWidths;
+  if (!Array.isArray(base) || base.length !== widths.length || !base.every((w) => typeof w === 'number')) {
+    throw new LowbitError(`${where} is a list of numbers, so 'originalWidths' must be one of the same length (${widths.length}). ${FIX}`);
+  }
+  const derived = result.derived as Record<string, unknown> | undefined;
+  const config = (result.modelConfig ?? derived?.modelConfig) as ModelConfig | undefined;
+  let names: string[] = [];
+  try {
+    if (config) names = widthLayerNames(config);
+  } catch {
+    // An unknown or malformed model: the layers keep their positions as names.
+  }
+  if (names.length !== widths.length) names = widths.map((_, i) => `layer ${i}`);
+  return widths.map((searched, i) => ({ layer: names[i], base: base[i] as number, searched }));
 }
 
 /** The lowbit subcommand that made a run: result.json's `command`, else the word after the script in config.json's command line. */
@@ -239,7 +262,7 @@ export function readRun(dir: string, name: string): RunRecord {
   } else if (epochs.length > 0 || command.includes('train')) {
     run.kind = 'train';
   }
-  if (result?.widths !== undefined) run.widths = parseWidths(dir, result.widths);
+  if (result?.widths !== undefined) run.widths = parseWidths(dir, result);
   const options = config?.options as Record<string, unknown> | undefined;
   run.wbits = run.ptq?.wbits ?? findNumber('wbits', result, config, options);
   run.abits = findNumber('abits', result, config, options);

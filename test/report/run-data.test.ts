@@ -114,3 +114,26 @@ test('missing, empty and corrupt run directories fail naming the path and the fi
     rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test("an NCE search's plain width list is named by the layers of the model it configures", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lowbit-nce-widths-'));
+  try {
+    const original = [16, 16, 16, 16, 16, 16, 16, 32, 32, 32, 32, 32, 32, 64, 64, 64, 64, 64, 64];
+    const widths = original.map((w, i) => (i % 3 === 0 ? w + 4 : w - 2));
+    const modelConfig = { name: 'resnet20', inChannels: 1, numClasses: 10, inputSize: [28, 28], widths };
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ command: 'nce search', derived: { modelConfig }, widths, originalWidths: original }));
+    const [run] = loadRuns(dir).runs;
+    assert.equal(run.kind, 'nce');
+    assert.deepEqual(run.widths?.slice(0, 3), [
+      { layer: 'stem.0', base: 16, searched: 20 },
+      { layer: 'layers.0.conv1', base: 16, searched: 14 },
+      { layer: 'layers.0.conv2', base: 16, searched: 14 },
+    ]);
+    assert.equal(run.widths?.[18].layer, 'layers.8.conv2');
+    // Without originalWidths the numbers cannot be read against anything: one clear error.
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ command: 'nce search', widths }));
+    assert.throws(() => loadRuns(dir), /'originalWidths' must be one of the same length \(19\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
