@@ -6,7 +6,8 @@
 #   std   first and last layer at 8 bits, 8 epochs (lowbit's W2A2 recipe: plain loses ~1.2 pp)
 #   hard  every layer at 2 bits (--first-last-bits 2) and a 1-epoch fine-tune (plain loses >= 3 pp: 91.24% against 94.80% float in a probe, seed 0)
 # Entries: <regime>-<arm>-s<seed>, arm = plain | aux (one stage: a fresh module at the fine-tune) |
-# aux2 (two stages: float network + module for 1 epoch first) ; w3 entries are W3A3.
+# aux2 (two stages: float network + module for 1 epoch first) ; w3 entries are W3A3; auxb03: beta = 0.3;
+# hard2: the hard regime with a 2-epoch fine-tune.
 # Each entry trains into runs/aux-<name> and is recorded in results/aux/<name>.json (result + exact
 # command + machine + commit). Resumable: rerun after an interruption and it continues the unfinished
 # run; recorded entries are skipped.
@@ -15,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 STD="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01"
 HARD="--wbits 2 --abits 2 --wq sawb --aq pact --first-last-bits 2 --epochs 1 --lr 0.01"
+HARD2="--wbits 2 --abits 2 --wq sawb --aq pact --first-last-bits 2 --epochs 2 --lr 0.01"
 HARD3="--wbits 3 --abits 3 --wq sawb --aq pact --first-last-bits 3 --epochs 1 --lr 0.01"
 declare -A recipes=()
 for s in 0 1 2; do
@@ -25,6 +27,10 @@ for s in 0 1 2; do
   recipes[hard-aux2-s$s]="$HARD --seed $s --aux --aux-stages 2 --aux-stage1-epochs 1"
   recipes[hard-w3-plain-s$s]="$HARD3 --seed $s"
   recipes[hard-w3-aux-s$s]="$HARD3 --seed $s --aux"
+  # Why the hard regime missed: a lighter auxiliary loss (beta 0.3), and a 2-epoch fine-tune.
+  recipes[hard-auxb03-s$s]="$HARD --seed $s --aux --aux-weight 0.3"
+  recipes[hard2-plain-s$s]="$HARD2 --seed $s"
+  recipes[hard2-aux-s$s]="$HARD2 --seed $s --aux"
 done
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
