@@ -4,7 +4,7 @@ export { TAS_RATIOS, candidateWidths, widthLevels, remapLogits } from './candida
 export { sampleTwo, gumbelTemperature, type TwoCandidates } from './gumbel.ts';
 export { channelWiseInterpolation, cwiMatrix } from './cwi.ts';
 export { SearchableConv, type SearchMode, type SearchableConvOptions } from './searchable-conv.ts';
-export { SearchResNet, SearchBlock, ProjectionShortcut, addUnequal, SEARCHABLE_MODELS, type SupernetConfig, type CostTerm } from './supernet.ts';
+export { SearchResNet, SearchBlock, addUnequal, SEARCHABLE_MODELS, type SupernetConfig, type CostTerm } from './supernet.ts';
 export {
   costAtWidths,
   expectedCost,
@@ -21,6 +21,8 @@ export { expandLayers, type ExpansionEvent } from './expansion.ts';
 export { splitHalves } from './search-data.ts';
 export { runSearch, searchCheckpointPath, DEFAULT_SEARCH, type SearchHyperParams, type SearchOptions, type SearchResult, type SearchStepInfo, type SearchEpochMetrics } from './search.ts';
 export { deriveNetwork, describeWidths, type DerivedNetwork, type LayerWidthChange } from './derive.ts';
-export { supernetQuantizers } from './quantize-supernet.ts';
+import './quantize-supernet.ts';
+export { SearchLayer } from './search-layer.ts';
+export { ProjectionShortcut, SearchClassifier } from './search-layers.ts';
 export { retrain, distillationLoss, type RetrainOptions, type RetrainResult, type PhaseRecipe, type DistillationSpec } from './retrain.ts';
 export { initFromFloat } from './init-from-float.ts';

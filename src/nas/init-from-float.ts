@@ -54,9 +54,9 @@ export function initFromFloat(net: SearchResNet, model: Module): void {
         }
       });
       const fc = get('fc.weight');
-      if (fc.shape[0] !== net.fcWeight.shape[0]) throw new LowbitError(`initFromFloat: the float model has ${fc.shape[0]} classes, the supernet ${net.fcWeight.shape[0]}`);
-      net.fcWeight.narrow(1, 0, fc.shape[1]).copy_(fc);
-      net.fcBias.copy_(get('fc.bias'));
+      if (fc.shape[0] !== net.fc.weight.shape[0]) throw new LowbitError(`initFromFloat: the float model has ${fc.shape[0]} classes, the supernet ${net.fc.weight.shape[0]}`);
+      net.fc.weight.narrow(1, 0, fc.shape[1]).copy_(fc);
+      net.fc.bias.copy_(get('fc.bias'));
     }),
   );
 }

@@ -7,7 +7,8 @@
  *   - one BatchNorm per candidate width it may ever offer, named bn<width> (TAS: one BN per candidate);
  *   - its architecture logits `widthLogits`, one per ratio (TAS's width_attentions row), over the
  *     candidates of the current maximum;
- *   - optionally the weight quantizer and the quantizer of its input (see quantize-supernet.ts).
+ *   - in a quantized supernet, the weight quantizer and the quantizer of its input (SearchLayer's slots,
+ *     filled by quantizeModel through the converter of quantize-supernet.ts).
  *
  * Forward in 'search' mode (TAS SearchCifarResNet.ConvBNReLU.search_forward, NCE eq. for O-hat): with
  * the two sampled candidates a, b and their weights p_a, p_b,
@@ -16,12 +17,12 @@
  * In 'argmax' mode it runs the single most probable candidate: the network the search would derive.
  */
 import { LowbitError } from '../errors.ts';
-import { BatchNorm2d, Module } from '../nn/index.ts';
-import type { Quantizer } from '../quant/index.ts';
+import { BatchNorm2d } from '../nn/index.ts';
 import { empty, F, noGrad, zeros, type Generator, type Tensor } from '../tensor/index.ts';
 import { candidateWidths, TAS_RATIOS } from './candidates.ts';
 import { channelWiseInterpolation } from './cwi.ts';
 import type { TwoCandidates } from './gumbel.ts';
+import { SearchLayer } from './search-layer.ts';
 
 export type SearchMode = 'search' | 'argmax';
 
@@ -37,12 +38,10 @@ export interface SearchableConvOptions {
   padding: number;
   relu: boolean;
   ratios?: readonly number[];
-  weightQuantizer?: Quantizer | null;
-  inputQuantizer?: Quantizer | null;
   generator?: Generator;
 }
 
-export class SearchableConv extends Module {
+export class SearchableConv extends SearchLayer {
   readonly original: number;
   readonly levels: readonly number[];
   readonly ratios: readonly number[];
@@ -52,8 +51,6 @@ export class SearchableConv extends Module {
   readonly relu: boolean;
   readonly weight: Tensor;
   readonly widthLogits: Tensor;
-  readonly weightQuantizer: Quantizer | null;
-  readonly inputQuantizer: Quantizer | null;
   /** Index of the current maximum in `levels`; raised by the expansion step. */
   level = 0;
   mode: SearchMode = 'argmax';
@@ -80,8 +77,10 @@ export class SearchableConv extends Module {
     // TAS initializes the width attentions N(0, 0.01); zeros keep runs comparable across seeds and
     // start every layer at the uniform distribution, which the first arch steps move off anyway.
     this.widthLogits = this.registerParameter('widthLogits', zeros([this.ratios.length]));
-    this.weightQuantizer = opts.weightQuantizer ? this.registerModule('weightQuantizer', opts.weightQuantizer) : null;
-    this.inputQuantizer = opts.inputQuantizer ? this.registerModule('inputQuantizer', opts.inputQuantizer) : null;
+  }
+
+  get outChannelsMax(): number {
+    return this.weight.shape[0];
   }
 
   /** The current maximum width M_l. */
@@ -118,12 +117,8 @@ export class SearchableConv extends Module {
 
   /** Convolution of x with the first `outWidth` filters over x's channels, both possibly quantized. */
   private convolve(x: Tensor, outWidth: number): Tensor {
-    const cIn = x.shape[1];
-    const input = this.inputQuantizer ? this.inputQuantizer.call(x) : x;
-    const w = this.weight.narrow(0, 0, outWidth).narrow(1, 0, cIn);
-    // SAWB's clip level is computed from the slice in use, i.e. the weights this forward actually uses.
-    const wq = this.weightQuantizer ? this.weightQuantizer.call(w) : w;
-    return F.conv2d(input, wq, null, { stride: this.stride, padding: this.padding });
+    const [input, w] = this.quantized(x, this.weight.narrow(0, 0, outWidth).narrow(1, 0, x.shape[1]));
+    return F.conv2d(input, w, null, { stride: this.stride, padding: this.padding });
   }
 
   forward(x: Tensor): Tensor {

@@ -7,42 +7,15 @@
  * widths differ (see search-cost.ts).
  */
 import { LowbitError } from '../errors.ts';
-import { BatchNorm2d, Module } from '../nn/index.ts';
-import type { QuantConfig, Quantizer } from '../quant/index.ts';
-import { empty, F, noGrad, type Generator, type Tensor } from '../tensor/index.ts';
+import { Module } from '../nn/index.ts';
+import { quantizeModel, type QuantConfig } from '../quant/index.ts';
+import { F, type Generator, type Tensor } from '../tensor/index.ts';
 import { candidateWidths, TAS_RATIOS, widthLevels } from './candidates.ts';
 import { convCostCoefficients, type ConvCostCoefficients } from './cost.ts';
 import { sampleTwo } from './gumbel.ts';
-import { supernetQuantizers } from './quantize-supernet.ts';
+import './quantize-supernet.ts';
+import { ProjectionShortcut, SearchClassifier } from './search-layers.ts';
 import { SearchableConv, type SearchMode } from './searchable-conv.ts';
-
-/** A 1x1 stride-s conv + BN shortcut whose output width is set by its block before each call. */
-export class ProjectionShortcut extends Module {
-  readonly weight: Tensor;
-  readonly stride: number;
-  readonly weightQuantizer: Quantizer | null;
-  readonly inputQuantizer: Quantizer | null;
-  outWidth = 0;
-  private readonly bns = new Map<number, BatchNorm2d>();
-
-  constructor(inMax: number, widths: readonly number[], outMax: number, original: number, stride: number, q: { weight: Quantizer | null; input: Quantizer | null }, generator?: Generator) {
-    super();
-    this.stride = stride;
-    this.weight = this.registerParameter('weight', empty([outMax, inMax, 1, 1]));
-    noGrad(() => this.weight.normal_(0, Math.sqrt(2 / original), generator));
-    for (const w of widths) this.bns.set(w, this.registerModule(`bn${w}`, new BatchNorm2d(w)));
-    this.weightQuantizer = q.weight ? this.registerModule('weightQuantizer', q.weight) : null;
-    this.inputQuantizer = q.input ? this.registerModule('inputQuantizer', q.input) : null;
-  }
-
-  forward(x: Tensor): Tensor {
-    const bn = this.bns.get(this.outWidth);
-    if (bn === undefined) throw new LowbitError(`ProjectionShortcut: no BatchNorm for width ${this.outWidth}`);
-    const input = this.inputQuantizer ? this.inputQuantizer.call(x) : x;
-    const w = this.weight.narrow(0, 0, this.outWidth).narrow(1, 0, x.shape[1]);
-    return bn.call(F.conv2d(input, this.weightQuantizer ? this.weightQuantizer.call(w) : w, null, { stride: this.stride }));
-  }
-}
 
 export class SearchBlock extends Module {
   readonly conv1: SearchableConv;
@@ -113,10 +86,7 @@ export class SearchResNet extends Module {
   readonly config: SupernetConfig;
   readonly stem: SearchableConv;
   readonly blocks: SearchBlock[];
-  readonly fcWeight: Tensor;
-  readonly fcBias: Tensor;
-  readonly fcWeightQuantizer: Quantizer | null;
-  readonly fcInputQuantizer: Quantizer | null;
+  readonly fc: SearchClassifier;
   /** Every searchable conv in the order of the zoo's ModelConfig.widths. */
   readonly layers: SearchableConv[];
   readonly costTerms: CostTerm[];
@@ -130,17 +100,15 @@ export class SearchResNet extends Module {
     const ratios = config.ratios ?? [...TAS_RATIOS];
     const levels = (c: number) => widthLevels(c, config.expansionLimit, config.growth);
     const top = (l: number[]) => l[l.length - 1];
-    const quant = (name: string, role: 'first' | 'body' | 'last', out: number) => supernetQuantizers(config.quant, name, role, out);
     const out = (h: number, k: number, s: number, p: number) => Math.floor((h + 2 * p - k) / s) + 1;
 
     const layers: SearchableConv[] = [];
     const terms: CostTerm[] = [];
     let [h, w] = config.inputSize;
     const stemLevels = levels(shape.base[0]);
-    const sq = quant('stem', 'first', top(stemLevels));
     this.stem = this.registerModule('stem', new SearchableConv({
       inChannelsMax: config.inChannels, original: shape.base[0], levels: stemLevels, kernelSize: 3, stride: 1, padding: 1, relu: true,
-      ratios, weightQuantizer: sq.weight, inputQuantizer: sq.input, generator,
+      ratios, generator,
     }));
     layers.push(this.stem);
     const bnConv = (k: number, oh: number, ow: number) => convCostCoefficients({ kernelSize: [k, k], outputSize: [oh, ow], batchNorm: true });
@@ -157,10 +125,8 @@ export class SearchResNet extends Module {
         const prefix = `blocks.${b}`;
         const l1 = levels(c);
         const l2 = levels(c);
-        const q1 = quant(`${prefix}.conv1`, 'body', top(l1));
-        const q2 = quant(`${prefix}.conv2`, 'body', top(l2));
-        const conv1 = new SearchableConv({ inChannelsMax: inMax, original: c, levels: l1, kernelSize: 3, stride, padding: 1, relu: true, ratios, weightQuantizer: q1.weight, inputQuantizer: q1.input, generator });
-        const conv2 = new SearchableConv({ inChannelsMax: top(l1), original: c, levels: l2, kernelSize: 3, stride: 1, padding: 1, relu: false, ratios, weightQuantizer: q2.weight, inputQuantizer: q2.input, generator });
+        const conv1 = new SearchableConv({ inChannelsMax: inMax, original: c, levels: l1, kernelSize: 3, stride, padding: 1, relu: true, ratios, generator });
+        const conv2 = new SearchableConv({ inChannelsMax: top(l1), original: c, levels: l2, kernelSize: 3, stride: 1, padding: 1, relu: false, ratios, generator });
         const [oh, ow] = [out(h, 3, stride, 1), out(w, 3, stride, 1)];
         const i1 = layers.push(conv1) - 1;
         const i2 = layers.push(conv2) - 1;
@@ -169,7 +135,7 @@ export class SearchResNet extends Module {
         let shortcut: ProjectionShortcut | null = null;
         if (stride !== 1) {
           const widths = [...new Set(l2.flatMap((m) => candidateWidths(m, ratios)))].sort((x, y) => x - y);
-          shortcut = new ProjectionShortcut(inMax, widths, top(l2), c, stride, quant(`${prefix}.shortcut`, 'body', top(l2)), generator);
+          shortcut = new ProjectionShortcut(inMax, widths, top(l2), c, stride, generator);
         }
         terms.push({ name: `${prefix}.shortcut`, coefficients: bnConv(1, oh, ow), input: { layer: producer }, output: { layer: i2 }, when: stride !== 1 ? 'always' : 'differ' });
         this.blocks.push(this.registerModule(`block${b}`, new SearchBlock(conv1, conv2, shortcut)));
@@ -178,17 +144,7 @@ export class SearchResNet extends Module {
       }
     });
     const lastMax = top(layers[producer].levels as number[]);
-    const fcQ = quant('fc', 'last', config.numClasses);
-    this.fcWeight = this.registerParameter('fcWeight', empty([config.numClasses, lastMax]));
-    this.fcBias = this.registerParameter('fcBias', empty([config.numClasses]));
-    // PyTorch's Linear init bound 1/sqrt(fan_in), at the original input width.
-    const bound = 1 / Math.sqrt(shape.base[shape.base.length - 1]);
-    noGrad(() => {
-      this.fcWeight.uniform_(-bound, bound, generator);
-      this.fcBias.uniform_(-bound, bound, generator);
-    });
-    this.fcWeightQuantizer = fcQ.weight ? this.registerModule('fcWeightQuantizer', fcQ.weight) : null;
-    this.fcInputQuantizer = fcQ.input ? this.registerModule('fcInputQuantizer', fcQ.input) : null;
+    this.fc = this.registerModule('fc', new SearchClassifier(lastMax, config.numClasses, shape.base[shape.base.length - 1], generator));
     terms.push({
       name: 'fc',
       coefficients: convCostCoefficients({ kernelSize: [1, 1], outputSize: [1, 1], bias: true }),
@@ -198,6 +154,8 @@ export class SearchResNet extends Module {
     });
     this.layers = layers;
     this.costTerms = terms;
+    // Registration order makes the stem the first layer and the classifier the last (layerRoles).
+    if (config.quant) quantizeModel(this, config.quant);
   }
 
   /** The original network's widths (the zoo default), in ModelConfig.widths order. */
@@ -208,11 +166,7 @@ export class SearchResNet extends Module {
   forward(x: Tensor): Tensor {
     let y = this.stem.call(x);
     for (const block of this.blocks) y = block.call(y);
-    const pooled = y.mean([2, 3]);
-    const input = this.fcInputQuantizer ? this.fcInputQuantizer.call(pooled) : pooled;
-    const wFull = this.fcWeight.narrow(1, 0, pooled.shape[1]);
-    const wq = this.fcWeightQuantizer ? this.fcWeightQuantizer.call(wFull) : wFull;
-    return F.linear(input, wq, this.fcBias);
+    return this.fc.call(y.mean([2, 3]));
   }
 
   /** The architecture parameters (one logit vector per searchable conv), for the Adam of the arch step. */

@@ -39,8 +39,8 @@ function copyInto(net: SearchResNet, model: Module, widths: number[]) {
     }
     inC = w2;
   });
-  set('fc.weight', net.fcWeight.narrow(1, 0, inC));
-  set('fc.bias', net.fcBias);
+  set('fc.weight', net.fc.weight.narrow(1, 0, inC));
+  set('fc.bias', net.fc.bias);
 }
 
 /** Random BN statistics and affine parameters, so a wrong BN choice shows. */
@@ -168,4 +168,22 @@ test('a supernet started from a float zoo model computes that model at the origi
   assert.deepEqual(bn, model.stateDict().get('layers.0.bn1.running_var')!.narrow(0, 0, 8).toArray());
   const wide = createModel({ name: 'resnet20', inChannels: 1, numClasses: 4, inputSize: [8, 8], widths: net.originalWidths().map((w) => 3 * w) });
   assert.throws(() => initFromFloat(net, wide), /does not fit the supernet/);
+});
+
+test('the supernet is quantized by quantizeModel through the converters of its layer kinds, roles and overrides included', () => {
+  const net = smallSupernet({ quant: { ...W2A2, overrides: { 'block0.conv2': { weight: { bits: 4 } } } } });
+  try {
+    const bits = (q: { bits: number } | null) => q?.bits ?? null;
+    // First layer: 8-bit weight, the data unquantized; the classifier: 8 bits; the body: W2A2.
+    assert.deepEqual([bits(net.stem.weightQuantizer as never), net.stem.inputQuantizer], [8, null]);
+    assert.deepEqual([bits(net.fc.weightQuantizer as never), bits(net.fc.inputQuantizer as never)], [8, 8]);
+    assert.deepEqual([bits(net.blocks[0].conv1.weightQuantizer as never), bits(net.blocks[0].conv1.inputQuantizer as never)], [2, 2]);
+    assert.equal(bits(net.blocks[0].conv2.weightQuantizer as never), 4);
+    const shortcut = net.blocks.find((b) => b.shortcut !== null)!.shortcut!;
+    assert.deepEqual([bits(shortcut.weightQuantizer as never), bits(shortcut.inputQuantizer as never)], [2, 2]);
+    // Converted once: a second conversion is refused like any quantized model's.
+    assert.throws(() => quantizeModel(net, W2A2), /already quantized/);
+  } finally {
+    net.dispose();
+  }
 });
