@@ -19,4 +19,4 @@ export {
   type LinearCostShape,
 } from './cost.ts';
 export { createModel, MODEL_NAMES } from './registry.ts';
-export { widthLayerNames } from './width-names.ts';
+export { widthLayers } from './width-names.ts';

@@ -13,14 +13,14 @@
  *   the float model and codes.safetensors holds `<layer>.weight_codes` and `<layer>.weight_scale`.
  * - result.json `widths`: the layer widths a channel search (NCE) chose, as a list in network order,
  *   [{layer: 'layer1.0.conv1', base: 16, searched: 12}, ...], base being the architecture's width; or
- *   as `lowbit nce search` writes them: plain numbers beside `originalWidths`, the layers named from
- *   the searched `modelConfig` (widthLayerNames).
+ *   as `lowbit nce search|retrain` write them: plain numbers (beside `originalWidths`, else read against
+ *   the zoo default), the layers named from the model they configure (widthLayers).
  * - wbits / abits in result.json, config.json or config.json `options`: the bit widths of a QAT run.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import { LowbitError } from '../errors.ts';
-import { widthLayerNames, type ModelConfig } from '../models/index.ts';
+import { widthLayers, type ModelConfig } from '../models/index.ts';
 
 export type RunKind = 'train' | 'qat' | 'nce' | 'ptq' | 'other';
 
@@ -209,21 +209,25 @@ function parseWidths(dir: string, result: Record<string, unknown>): LayerWidth[]
   });
 }
 
-/** A search's plain width list against its `originalWidths`, the layers named by the model they configure. */
+/**
+ * A search's (or a retrain's) plain width list, named by the layers of the model it configures and read
+ * against `originalWidths`, or when a record has none, against that model's zoo default widths.
+ */
 function searchWidths(where: string, widths: number[], result: Record<string, unknown>): LayerWidth[] {
-  const base = result.originalWidths;
-  if (!Array.isArray(base) || base.length !== widths.length || !base.every((w) => typeof w === 'number')) {
-    throw new LowbitError(`${where} is a list of numbers, so 'originalWidths' must be one of the same length (${widths.length}). ${FIX}`);
-  }
   const derived = result.derived as Record<string, unknown> | undefined;
-  const config = (result.modelConfig ?? derived?.modelConfig) as ModelConfig | undefined;
-  let names: string[] = [];
+  const config = (result.modelConfig ?? derived?.modelConfig ?? result.model) as ModelConfig | undefined;
+  let layers: { name: string; width: number }[] = [];
   try {
-    if (config) names = widthLayerNames(config);
+    if (config && typeof config === 'object') layers = widthLayers({ ...config, widths: undefined });
   } catch {
     // An unknown or malformed model: the layers keep their positions as names.
   }
-  if (names.length !== widths.length) names = widths.map((_, i) => `layer ${i}`);
+  let base = result.originalWidths;
+  if (base === undefined && layers.length === widths.length) base = layers.map((l) => l.width);
+  if (!Array.isArray(base) || base.length !== widths.length || !base.every((w) => typeof w === 'number')) {
+    throw new LowbitError(`${where} is a list of numbers, so 'originalWidths' must be one of the same length (${widths.length}). ${FIX}`);
+  }
+  const names = layers.length === widths.length ? layers.map((l) => l.name) : widths.map((_, i) => `layer ${i}`);
   return widths.map((searched, i) => ({ layer: names[i], base: base[i] as number, searched }));
 }
 

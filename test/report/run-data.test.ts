@@ -130,7 +130,10 @@ test("an NCE search's plain width list is named by the layers of the model it co
       { layer: 'layers.0.conv2', base: 16, searched: 14 },
     ]);
     assert.equal(run.widths?.[18].layer, 'layers.8.conv2');
-    // Without originalWidths the numbers cannot be read against anything: one clear error.
+    // A retrain records its model as `model` and no originalWidths: the zoo's default widths are the base.
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ command: 'nce retrain', model: modelConfig, widths }));
+    assert.deepEqual(loadRuns(dir).runs[0].widths?.[7], { layer: 'layers.3.conv1', base: 32, searched: 30 });
+    // Without a model or originalWidths the numbers cannot be read against anything: one clear error.
     writeFileSync(join(dir, 'result.json'), JSON.stringify({ command: 'nce search', widths }));
     assert.throws(() => loadRuns(dir), /'originalWidths' must be one of the same length \(19\)/);
   } finally {
