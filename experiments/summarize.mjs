@@ -1,6 +1,7 @@
 // Renders the committed experiment records as markdown tables: results/ptq/README.md (PTQ: model x
 // step granularity x activation bits, RTN and GPFQ at each weight width) and results/qat/README.md
-// (QAT runs: recipe, accuracy, drop from the float checkpoint they started from, speed). Every number
+// (QAT runs: recipe, accuracy, drop from the float checkpoint they started from, speed), results/aux/README.md
+// (auxiliary module against plain QAT) and results/nce/table.md (NCE against uniform widths). Every number
 // comes from the JSON records beside the tables, which hold the exact command, machine and commit.
 // Usage: node experiments/summarize.mjs
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -96,6 +97,7 @@ const AUX_ARMS = {
   plain: 'plain QAT',
   aux: 'aux module, one stage (fresh module at the fine-tune)',
   aux2: 'aux module, two stages (float network + module first)',
+  auxb03: 'aux module, one stage, beta 0.3',
 };
 
 function auxTable() {
@@ -103,7 +105,7 @@ function auxTable() {
   if (!existsSync(dir)) return false;
   const groups = new Map(); // regime -> arm -> [{seed, acc, ips, record}]
   for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
-    const m = /^(.+)-(plain|aux|aux2)-s(\d+)\.json$/.exec(f);
+    const m = /^(.+)-(plain|aux|aux2|auxb03)-s(\d+)\.json$/.exec(f);
     if (!m) continue;
     const [, regime, arm, seed] = m;
     const rec = read(join(dir, f));
@@ -147,7 +149,80 @@ function auxTable() {
   return true;
 }
 
+const NCE_ARMS = {
+  uniform: 'uniform ResNet-20 (original widths)',
+  nce: 'NCE widths (search with expansion)',
+  noexpand: 'TAS-style widths (--no-expand)',
+};
+
+/** results/nce/table.md: retraining accuracy per arm (mean ± std over seeds) and the searches behind it. */
+function nceTable() {
+  const dir = join(root, 'results/nce');
+  if (!existsSync(dir)) return false;
+  const groups = new Map(); // budget-regime -> arm -> [{seed, rec}]
+  const searches = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    const r = /^retrain-(.*?)-?(uniform|nce|noexpand)-s(\d+)\.json$/.exec(f);
+    if (r) {
+      const [, regime, arm, seed] = r;
+      const key = regime || 'full-std';
+      if (!groups.has(key)) groups.set(key, new Map());
+      const arms = groups.get(key);
+      if (!arms.has(arm)) arms.set(arm, []);
+      arms.get(arm).push({ seed: Number(seed), rec: read(join(dir, f)), file: f });
+    }
+    const s = /^search-(.+)\.json$/.exec(f);
+    if (s && s[1] !== 'quick') searches.push({ name: s[1], rec: read(join(dir, f)), file: f });
+  }
+  const lines = [
+    '# NCE against uniform ResNet-20 at W2A2 on Fashion-MNIST (issue 17)',
+    '',
+    'Written by `node experiments/summarize.mjs` from the JSON records here (exact command, machine, commit);',
+    'made by `experiments/nce-short.sh` (searches: `nce-search.sh`, retraining: `nce-retrain.sh`). Every arm',
+    'is retrained by `lowbit nce retrain` with the same budget and seeds; they differ only in widths. std is the',
+    'sample standard deviation over seeds; "gain" is the difference of the means against the uniform arm.',
+    '',
+    '## Retraining',
+    '',
+  ];
+  const head = ['regime', 'arm', 'first/last', 'float + QAT epochs', 'seeds', 'FLOPs x (mean)', 'params x (mean)', 'float test % (mean)', 'W2A2 test % per seed', 'mean ± std', 'gain pp'];
+  lines.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`);
+  for (const [regime, arms] of [...groups].sort()) {
+    const uniform = arms.get('uniform');
+    const uniformMean = uniform ? meanStd(uniform.map((r) => r.rec.result.testAccuracy)).mean : null;
+    for (const arm of Object.keys(NCE_ARMS)) {
+      const runs = arms.get(arm);
+      if (!runs) continue;
+      runs.sort((a, b) => a.seed - b.seed);
+      const res = runs.map((r) => r.rec.result);
+      const o = runs[0].rec.options;
+      const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const { mean, std } = meanStd(res.map((r) => r.testAccuracy));
+      const gain = arm === 'uniform' || uniformMean === null ? '-' : (mean - uniformMean).toFixed(2);
+      lines.push(
+        `| ${regime} | ${NCE_ARMS[arm]} | ${o['first-last-bits']} | ${o['float-epochs']} + ${o['qat-epochs']} | ${runs.map((r) => r.seed).join(',')} | ${avg(res.map((r) => r.flopsRatio)).toFixed(3)} | ${avg(res.map((r) => r.paramsRatio)).toFixed(3)} | ${(100 * avg(res.map((r) => r.floatTestAccuracy))).toFixed(2)} | ${res.map((r) => pct(r.testAccuracy)).join(', ')} | ${mean.toFixed(2)} ± ${Number.isNaN(std) ? '-' : std.toFixed(2)} | ${gain} |`,
+      );
+    }
+  }
+  lines.push('', '## Searches', '');
+  const sHead = ['search', 'epochs x images', 'expansion', 'searched widths', 'grew', 'shrank', 'FLOPs x', 'params x', 'search min', 'img/s', 'load (1 min) at the end'];
+  lines.push(`| ${sHead.join(' | ')} |`, `|${sHead.map(() => '---').join('|')}|`);
+  for (const { name, rec } of searches) {
+    const r = rec.result;
+    const o = rec.options;
+    const d = r.derived ?? r;
+    lines.push(
+      `| ${name} | ${o.epochs} x ${o['train-subset'] ?? 'all'} | ${o['no-expand'] ? 'off' : `up to ${o['expansion-limit']}x`} | ${r.widths.join(',')} | ${(d.grew ?? []).length} | ${(d.shrank ?? []).length} | ${r.flopsRatio.toFixed(3)} | ${r.paramsRatio.toFixed(3)} | ${(r.searchSeconds / 60).toFixed(1)} | ${r.imagesPerSecond.toFixed(0)} | ${rec.loadAverage ? rec.loadAverage[0].toFixed(1) : '-'} |`,
+    );
+  }
+  lines.push('', `Original widths: ${searches[0]?.rec.result.originalWidths.join(',') ?? '-'}.`);
+  writeAtomic(join(dir, 'table.md'), `${lines.join('\n')}\n`);
+  return true;
+}
+
 ptqTable();
 qatTable();
-const wroteAux = auxTable();
-console.log(`wrote results/ptq/README.md, results/qat/README.md${wroteAux ? ' and results/aux/README.md' : ''}`);
+const wrote = ['results/ptq/README.md', 'results/qat/README.md'];
+if (auxTable()) wrote.push('results/aux/README.md');
+if (nceTable()) wrote.push('results/nce/table.md');
+console.log(`wrote ${wrote.join(', ')}`);
