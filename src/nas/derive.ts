@@ -4,7 +4,7 @@
  * ModelConfig.widths, with its MACs and params measured by complexity() against the original network.
  */
 import { complexity, createModel, type ModelConfig } from '../models/index.ts';
-import type { SearchResNet } from './supernet.ts';
+import type { Supernet } from './supernet-base.ts';
 
 export interface LayerWidthChange {
   layer: number;
@@ -27,7 +27,7 @@ export interface DerivedNetwork {
 }
 
 /** The plain network the search chose, measured by running it (complexity()), not by the search's cost model. */
-export function deriveNetwork(net: SearchResNet): DerivedNetwork {
+export function deriveNetwork(net: Supernet): DerivedNetwork {
   const widths = net.argmaxWidths();
   return describeWidths(net.config.model, net.config, widths, net.originalWidths());
 }

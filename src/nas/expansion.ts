@@ -12,7 +12,7 @@ import { LowbitError } from '../errors.ts';
 import type { Optimizer } from '../optim/index.ts';
 import { fromArray, noGrad, scope, type Tensor } from '../tensor/index.ts';
 import { remapLogits } from './candidates.ts';
-import type { SearchResNet } from './supernet.ts';
+import type { Supernet } from './supernet-base.ts';
 
 export interface ExpansionEvent {
   layer: number;
@@ -23,7 +23,7 @@ export interface ExpansionEvent {
 }
 
 /** Raises the maximum of every layer whose largest candidate's probability exceeds `threshold`. */
-export function expandLayers(net: SearchResNet, threshold: number, archOptimizer?: Optimizer): ExpansionEvent[] {
+export function expandLayers(net: Supernet, threshold: number, archOptimizer?: Optimizer): ExpansionEvent[] {
   if (!(threshold > 0 && threshold < 1)) throw new LowbitError(`expansion threshold must be in (0, 1), got ${threshold}`);
   const events: ExpansionEvent[] = [];
   const optimState = archOptimizer ? archOptimizer.stateDict() : null;

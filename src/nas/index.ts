@@ -4,7 +4,10 @@ export { TAS_RATIOS, candidateWidths, widthLevels, remapLogits } from './candida
 export { sampleTwo, gumbelTemperature, type TwoCandidates } from './gumbel.ts';
 export { channelWiseInterpolation, cwiMatrix } from './cwi.ts';
 export { SearchableConv, type SearchMode, type SearchableConvOptions } from './searchable-conv.ts';
-export { SearchResNet, SearchBlock, addUnequal, SEARCHABLE_MODELS, type SupernetConfig, type CostTerm } from './supernet.ts';
+export { Supernet, type SupernetConfig, type CostTerm } from './supernet-base.ts';
+export { SearchResNet, SearchBlock, addUnequal, SEARCHABLE_RESNETS } from './supernet.ts';
+export { SearchVGG } from './search-vgg.ts';
+export { createSupernet, SEARCHABLE_MODELS } from './create-supernet.ts';
 export {
   costAtWidths,
   expectedCost,

@@ -19,7 +19,7 @@
  */
 import { F, fromArray, noGrad, scalar, scope, type Tensor } from '../tensor/index.ts';
 import { layerCost } from './cost.ts';
-import type { CostTerm, SearchResNet } from './supernet.ts';
+import type { CostTerm, Supernet } from './supernet-base.ts';
 
 export interface Cost {
   macs: number;
@@ -75,7 +75,7 @@ export function expectedCost(terms: readonly CostTerm[], dists: readonly WidthDi
 }
 
 /** The network's width distributions from its logits (plain softmax, no Gumbel noise, as TAS). */
-export function widthDistributions(net: SearchResNet): WidthDistribution[] {
+export function widthDistributions(net: Supernet): WidthDistribution[] {
   return net.layers.map((l) => ({ probs: F.softmax(l.widthLogits, 0), widths: l.candidates() }));
 }
 
@@ -105,7 +105,7 @@ export function budgetLoss(expected: Tensor, current: number, reference: number,
 }
 
 /** Expected cost as plain numbers (for progress lines). */
-export function expectedCostValues(net: SearchResNet): Cost {
+export function expectedCostValues(net: Supernet): Cost {
   return scope(() =>
     noGrad(() => {
       const e = expectedCost(net.costTerms, widthDistributions(net));

@@ -34,17 +34,23 @@ export class ProjectionShortcut extends SearchLayer {
   }
 }
 
-/** The classifier over the pooled features: its first columns serve the width the last conv has now. */
+/**
+ * The classifier: a Linear over the pooled features (ResNet) or over the flattened last feature map
+ * (VGG-small, `spatial` = h * w positions per channel). Its weight is [classes, inMax * spatial], channel
+ * major as a flatten of NCHW orders it, so the columns of the first C channels serve a last conv of width C.
+ */
 export class SearchClassifier extends SearchLayer {
   readonly weight: Tensor;
   readonly bias: Tensor;
+  readonly spatial: number;
 
   /** PyTorch's Linear init, bound 1/sqrt(fan_in), at the ORIGINAL input width. */
-  constructor(inMax: number, classes: number, originalIn: number, generator?: Generator) {
+  constructor(inMax: number, classes: number, originalIn: number, generator?: Generator, spatial = 1) {
     super();
-    this.weight = this.registerParameter('weight', empty([classes, inMax]));
+    this.spatial = spatial;
+    this.weight = this.registerParameter('weight', empty([classes, inMax * spatial]));
     this.bias = this.registerParameter('bias', empty([classes]));
-    const bound = 1 / Math.sqrt(originalIn);
+    const bound = 1 / Math.sqrt(originalIn * spatial);
     noGrad(() => {
       this.weight.uniform_(-bound, bound, generator);
       this.bias.uniform_(-bound, bound, generator);
@@ -55,8 +61,29 @@ export class SearchClassifier extends SearchLayer {
     return this.weight.shape[0];
   }
 
+  /** The weight columns of the first `channels` input channels. */
+  private columns(channels: number): Tensor {
+    if (this.spatial === 1) return this.weight.narrow(1, 0, channels);
+    const [classes, cols] = this.weight.shape;
+    return this.weight.view([classes, cols / this.spatial, this.spatial]).narrow(1, 0, channels).reshape([classes, channels * this.spatial]);
+  }
+
+  /** Starts from a trained Linear of the original input width. */
+  copyFromFloat(weight: Tensor, bias: Tensor): void {
+    if (weight.shape[0] !== this.weight.shape[0]) throw new LowbitError(`initFromFloat: the float model has ${weight.shape[0]} classes, the supernet ${this.weight.shape[0]}`);
+    const channels = weight.shape[1] / this.spatial;
+    if (!Number.isInteger(channels) || weight.shape[1] > this.weight.shape[1]) {
+      throw new LowbitError(`initFromFloat: the float classifier has ${weight.shape[1]} inputs, which does not fit the supernet's ${this.weight.shape[1]}; the checkpoint must have the original widths and input size`);
+    }
+    const [classes, cols] = this.weight.shape;
+    this.weight.view([classes, cols / this.spatial, this.spatial]).narrow(1, 0, channels).copy_(weight.view([classes, channels, this.spatial]));
+    this.bias.copy_(bias);
+  }
+
   forward(x: Tensor): Tensor {
-    const [input, w] = this.quantized(x, this.weight.narrow(1, 0, x.shape[1]));
+    const channels = x.shape[1];
+    const flat = x.ndim > 2 ? x.flatten(1) : x;
+    const [input, w] = this.quantized(flat, this.columns(channels));
     return F.linear(input, w, this.bias);
   }
 }

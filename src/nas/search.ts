@@ -22,7 +22,7 @@ import { evaluate, TrainingState, type RunDir } from '../train/index.ts';
 import { expandLayers, type ExpansionEvent } from './expansion.ts';
 import { gumbelTemperature } from './gumbel.ts';
 import { budgetLoss, budgetSide, costAtWidths, expectedCost, widthDistributions, type BudgetSide, type Cost } from './search-cost.ts';
-import type { SearchResNet } from './supernet.ts';
+import type { Supernet } from './supernet-base.ts';
 
 export interface SearchHyperParams {
   epochs: number;
@@ -106,7 +106,7 @@ export interface SearchEpochMetrics {
 }
 
 export interface SearchOptions {
-  net: SearchResNet;
+  net: Supernet;
   weightLoader: DataLoader;
   archLoader: DataLoader;
   test?: DataLoader;

@@ -54,7 +54,7 @@ export class SearchableConv extends SearchLayer {
   /** Index of the current maximum in `levels`; raised by the expansion step. */
   level = 0;
   mode: SearchMode = 'argmax';
-  /** The pair sampled for the next search-mode forward (set by SearchResNet.sample). */
+  /** The pair sampled for the next search-mode forward (set by Supernet.sample). */
   selection: TwoCandidates | null = null;
   private readonly bns = new Map<number, BatchNorm2d>();
 

@@ -8,14 +8,15 @@
  */
 import { LowbitError } from '../errors.ts';
 import { Module } from '../nn/index.ts';
-import { quantizeModel, type QuantConfig } from '../quant/index.ts';
+import { quantizeModel } from '../quant/index.ts';
 import { F, type Generator, type Tensor } from '../tensor/index.ts';
 import { candidateWidths, TAS_RATIOS, widthLevels } from './candidates.ts';
-import { convCostCoefficients, type ConvCostCoefficients } from './cost.ts';
-import { sampleTwo } from './gumbel.ts';
+import { convCostCoefficients } from './cost.ts';
+import { copyBatchNorms, copyWeightSlice, floatTensors } from './init-from-float.ts';
 import './quantize-supernet.ts';
 import { ProjectionShortcut, SearchClassifier } from './search-layers.ts';
-import { SearchableConv, type SearchMode } from './searchable-conv.ts';
+import { SearchableConv } from './searchable-conv.ts';
+import { Supernet, type CostTerm, type SupernetConfig } from './supernet-base.ts';
 
 export class SearchBlock extends Module {
   readonly conv1: SearchableConv;
@@ -48,41 +49,15 @@ export function addUnequal(a: Tensor, b: Tensor): Tensor {
   return wide.add(F.pad(narrow, [0, 0, 0, 0, 0, wide.shape[1] - narrow.shape[1]]));
 }
 
-/** One term of the cost model: a conv (or the classifier) between two width sources. */
-export interface CostTerm {
-  name: string;
-  coefficients: ConvCostCoefficients;
-  /** Index of the searchable conv whose width is the input width, or a fixed width. */
-  input: { layer: number } | { fixed: number };
-  output: { layer: number } | { fixed: number };
-  /** 'differ': the layer exists only when input and output widths differ (an option-B shortcut). */
-  when: 'always' | 'differ';
-}
-
-export interface SupernetConfig {
-  /** Zoo model the search starts from: resnet20, resnet32, resnet56 or resnet18. */
-  model: string;
-  inChannels: number;
-  numClasses: number;
-  inputSize: [number, number];
-  /** E: the largest width a layer may reach, as a multiple of its original width (1: no expansion). */
-  expansionLimit: number;
-  /** Factor of one expansion step of a layer's maximum. */
-  growth: number;
-  ratios?: number[];
-  /** Quantization of the supernet during the search; null searches in floating point. */
-  quant: QuantConfig | null;
-}
-
 const RESNET_SHAPES: Record<string, { blocks: number[]; base: number[]; strides: number[] }> = {
   resnet20: { blocks: [3, 3, 3], base: [16, 32, 64], strides: [1, 2, 2] },
   resnet32: { blocks: [5, 5, 5], base: [16, 32, 64], strides: [1, 2, 2] },
   resnet56: { blocks: [9, 9, 9], base: [16, 32, 64], strides: [1, 2, 2] },
   resnet18: { blocks: [2, 2, 2, 2], base: [64, 128, 256, 512], strides: [1, 2, 2, 2] },
 };
-export const SEARCHABLE_MODELS = Object.keys(RESNET_SHAPES);
+export const SEARCHABLE_RESNETS = Object.keys(RESNET_SHAPES);
 
-export class SearchResNet extends Module {
+export class SearchResNet extends Supernet {
   readonly config: SupernetConfig;
   readonly stem: SearchableConv;
   readonly blocks: SearchBlock[];
@@ -94,7 +69,7 @@ export class SearchResNet extends Module {
   constructor(config: SupernetConfig, generator?: Generator) {
     super();
     const shape = RESNET_SHAPES[config.model];
-    if (shape === undefined) throw new LowbitError(`the channel search supports ${SEARCHABLE_MODELS.join(', ')}, not '${config.model}'`);
+    if (shape === undefined) throw new LowbitError(`SearchResNet supports ${SEARCHABLE_RESNETS.join(', ')}, not '${config.model}'`);
     if (config.quant?.weight.perChannel) throw new LowbitError('the channel search quantizes weights per tensor: per-channel scales cannot follow a sliced weight');
     this.config = config;
     const ratios = config.ratios ?? [...TAS_RATIOS];
@@ -158,67 +133,24 @@ export class SearchResNet extends Module {
     if (config.quant) quantizeModel(this, config.quant);
   }
 
-  /** The original network's widths (the zoo default), in ModelConfig.widths order. */
-  originalWidths(): number[] {
-    return this.layers.map((l) => l.original);
+  initFromFloat(model: Module): void {
+    const get = floatTensors(model, this.config.model);
+    const conv = (dst: SearchableConv | ProjectionShortcut, weight: string, bn: string) => {
+      copyWeightSlice(dst.weight, get(weight), weight);
+      copyBatchNorms(dst, (k) => get(`${bn}.${k}`));
+    };
+    conv(this.stem, 'stem.0.weight', 'stem.1');
+    this.blocks.forEach((b, i) => {
+      conv(b.conv1, `layers.${i}.conv1.weight`, `layers.${i}.bn1`);
+      conv(b.conv2, `layers.${i}.conv2.weight`, `layers.${i}.bn2`);
+      if (b.shortcut) conv(b.shortcut, `layers.${i}.shortcut.0.weight`, `layers.${i}.shortcut.1`);
+    });
+    this.fc.copyFromFloat(get('fc.weight'), get('fc.bias'));
   }
 
   forward(x: Tensor): Tensor {
     let y = this.stem.call(x);
     for (const block of this.blocks) y = block.call(y);
     return this.fc.call(y.mean([2, 3]));
-  }
-
-  /** The architecture parameters (one logit vector per searchable conv), for the Adam of the arch step. */
-  archParameters(): Tensor[] {
-    return this.layers.map((l) => l.widthLogits);
-  }
-
-  /** Every other parameter (weights, BN, quantizer clip levels), for the SGD of the weight step. */
-  weightParameters(): Tensor[] {
-    const arch = new Set(this.archParameters());
-    return this.parameters().filter((p) => !arch.has(p));
-  }
-
-  setMode(mode: SearchMode): void {
-    for (const l of this.layers) {
-      l.mode = mode;
-      if (mode === 'argmax') l.selection = null;
-    }
-  }
-
-  /**
-   * Samples a candidate pair for every searchable conv (TAS select2withP) and switches to search mode.
-   * The pair weights are tensors of the caller's scope: sample inside the step's scope, then forward.
-   */
-  sample(tau: number, generator: Generator): void {
-    for (const l of this.layers) {
-      l.selection = sampleTwo(l.widthLogits, tau, generator);
-      l.mode = 'search';
-    }
-  }
-
-  /** Widths of the most probable candidates: the derived network's ModelConfig.widths. */
-  argmaxWidths(): number[] {
-    return this.layers.map((l) => l.argmaxWidth());
-  }
-
-  /** Current maximum M_l of every layer. */
-  maxWidths(): number[] {
-    return this.layers.map((l) => l.maxWidth);
-  }
-
-  /** Expansion levels of every layer (what a checkpoint records to rebuild the candidate sets). */
-  levels(): number[] {
-    return this.layers.map((l) => l.level);
-  }
-
-  setLevels(levels: number[]): void {
-    if (levels.length !== this.layers.length) throw new LowbitError(`setLevels: ${levels.length} levels for ${this.layers.length} layers`);
-    levels.forEach((v, i) => {
-      const l = this.layers[i];
-      if (!(Number.isInteger(v) && v >= 0 && v < l.levels.length)) throw new LowbitError(`setLevels: layer ${i} has levels 0..${l.levels.length - 1}, got ${v}`);
-      l.level = v;
-    });
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
 import { DataLoader, loadDataset, RandomCrop, RandomHorizontalFlip } from '../../data/index.ts';
-import { cifarResNetWidths, RESNET18_WIDTHS, type ModelConfig } from '../../models/index.ts';
+import { widthLayers, type ModelConfig } from '../../models/index.ts';
 import {
   DEFAULT_SEARCH,
   deriveNetwork,
@@ -10,7 +10,7 @@ import {
   describeWidths,
   retrain,
   runSearch,
-  SearchResNet,
+  createSupernet,
   searchCheckpointPath,
   SEARCHABLE_MODELS,
   splitHalves,
@@ -27,10 +27,6 @@ import { qatQuantOptionsFrom } from './qat.ts';
 import { qatQuantConfig } from '../../qat/index.ts';
 import { defaultRunDir } from './train.ts';
 
-/** The zoo's published widths of a searchable ResNet. */
-function zooWidths(model: string): number[] {
-  return model === 'resnet18' ? [...RESNET18_WIDTHS] : cifarResNetWidths(Number(model.slice('resnet'.length)));
-}
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
@@ -87,7 +83,7 @@ function search(o: ParsedOptions): void {
   // Separate seeds for the two halves' shuffles and augmentations (derived, so --seed fixes all of them).
   const loader = (ds: typeof weightSet, stream: number) => new DataLoader(ds, { batchSize, shuffle: true, seed: seed * 2 + stream, transform: augment, memoryFormat: 'channelsLast' });
   const test = o['no-eval'] ? undefined : new DataLoader(loadDataset(datasetName(o), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
-  const net = new SearchResNet(supernetConfig, new Generator(seed));
+  const net = createSupernet(supernetConfig, new Generator(seed));
   if (typeof o.init === 'string') {
     const float = loadCheckpoint(o.init);
     if (float.modelConfig.name !== model || float.modelConfig.quant !== undefined || float.modelConfig.inChannels !== shape.inChannels) {
@@ -162,7 +158,7 @@ function retrainCommand(o: ParsedOptions): void {
     if (modelConfig.inChannels !== shape.inChannels) throw new UsageError(`--search ${o.search} was searched on other data (${modelConfig.inChannels} input channels); pass the same --dataset`);
   } else {
     const model = stringOption(o, 'model');
-    modelConfig = { name: model, numClasses: 10, ...shape, widths: zooWidths(model) };
+    modelConfig = { name: model, numClasses: 10, ...shape, widths: widthLayers({ name: model, numClasses: 10, ...shape }).map((l) => l.width) };
   }
   const quant = qatQuantConfig(qatQuantOptionsFrom(o));
   const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('nce-retrain', modelConfig.name));
@@ -186,7 +182,7 @@ function retrainCommand(o: ParsedOptions): void {
     distill = { teacher: t.model, alpha: fraction(o, 'kd-alpha', 0, 1), temperature: numberOption(o, 'kd-temperature', Number.MIN_VALUE) };
   }
   const loaders = trainingLoaders(dataOptions(o, !o['no-augment']));
-  const originalWidths = zooWidths(modelConfig.name);
+  const originalWidths = widthLayers({ ...modelConfig, widths: undefined }).map((l) => l.width);
   const described = describeWidths(modelConfig.name, modelConfig, modelConfig.widths ?? originalWidths, originalWidths);
   if (!resume || runDir.readConfig() === null) runDir.writeConfig({ command: 'nce retrain', model: modelConfig, quant, float, qat, distill: distill ? { teacher: o.teacher, alpha: distill.alpha, temperature: distill.temperature } : null, from: o.search ?? 'original', options: o });
   info(
