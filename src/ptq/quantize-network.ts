@@ -62,10 +62,16 @@ export function quantizableLayers(model: Module, sample: Tensor): { name: string
       order.push({ name, module: layer });
     }),
   );
+  // The probe runs in eval mode: in train mode it would move every BatchNorm's running statistics 10%
+  // toward this one image (a loaded checkpoint is in train mode). Each module's own mode is restored.
+  const modules = model.modules();
+  const modes = modules.map((m) => m.training);
+  model.eval();
   try {
     scope(() => noGrad(() => model.call(sample.narrow(0, 0, 1))));
   } finally {
     for (const h of handles) h.remove();
+    modules.forEach((m, i) => (m.training = modes[i]));
   }
   return order;
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
 import { forwardChain, Module } from '../../src/nn/index.ts';
-import { quantizeNetwork, type LayerReport, type PtqConfig } from '../../src/ptq/index.ts';
+import { quantizableLayers, quantizeNetwork, type LayerReport, type PtqConfig } from '../../src/ptq/index.ts';
 import { Generator, noGrad, randn, type Tensor } from '../../src/tensor/index.ts';
 
 /** Hides the model's chain structure, so PTQ falls back to running the whole network per layer. */
@@ -27,6 +27,12 @@ function run(config: ModelConfig, ptq: PtqConfig, wrap: boolean, images = 12): L
   const analog = wrap ? new Opaque(make()) : make();
   const copy = wrap ? new Opaque(make()) : make();
   const calibration = randn([images, 1, 28, 28], { generator: new Generator(4) });
+  // BatchNorm statistics of the data, as a trained model has (fresh ones let activations grow layer by
+  // layer, and float32 rounding with them).
+  for (const m of [analog, copy]) {
+    m.train();
+    for (let i = 0; i < 20; i++) noGrad(() => m.call(calibration));
+  }
   return quantizeNetwork(analog, copy, calibration, { batchSize: 5, granularity: 'layer', ...ptq });
 }
 
@@ -96,4 +102,17 @@ test('the blocked solver (float32 residuals) follows the float64 Gram path throu
   });
   assert.ok(blocked.slice(0, 10).every((layer, l) => layer.every((k, i) => k === fast[l][i])), 'the first ten layers agree code for code');
   assert.ok(differing <= total * 0.01, `${differing} of ${total} codes differ`);
+});
+
+test("finding the layers' forward order leaves BatchNorm statistics and every module's mode as they were", () => {
+  const model = createModel({ name: 'resnet20', inChannels: 1, numClasses: 10, inputSize: [8, 8] }, { generator: new Generator(2) });
+  model.train();
+  model.getSubmodule('layers.0').eval();
+  const before = model.stateDict().get('stem.1.running_mean')!.toArray();
+  const modes = model.modules().map((m) => m.training);
+  const order = quantizableLayers(model, randn([4, 1, 8, 8], { generator: new Generator(3) }).mul(3).add(1));
+  assert.equal(order[0].name, 'stem.0');
+  assert.deepEqual(model.stateDict().get('stem.1.running_mean')!.toArray(), before);
+  assert.deepEqual(model.modules().map((m) => m.training), modes);
+  model.dispose();
 });
