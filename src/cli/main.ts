@@ -30,7 +30,8 @@ function mainHelp(commands: Command[]): string {
 function doctorWithoutNative(err: Error, json: boolean): number {
   const report = { native: 'missing', error: err.message, node: process.version, fix: "bash scripts/setup.sh (libtorch, OpenBLAS), then npm install (or npm run build:native)" };
   if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-  else process.stdout.write([`native      missing: ${err.message}`, `node        ${process.version}`, `fix         ${report.fix}`, ''].join('\n'));
+  else process.stdout.write([`native      missing`, `node        ${process.version}`, `fix         ${report.fix}`, ''].join('\n'));
+  process.stderr.write(json ? JSON.stringify({ error: { command: 'doctor', message: err.message, exitCode: 1 } }) + '\n' : `lowbit doctor: ${err.message}\n`);
   return 1;
 }
 
