@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { LowbitError, UsageError } from '../errors.ts';
-import { helpText, parseCommandArgs, intOption, type Command } from './command.ts';
+// Only modules that load without the native addon are imported statically: the error path and
+// `doctor` must work when it is missing.
+import type { Command } from './command.ts';
+import { cleanupRunDirs } from './created-dirs.ts';
 import { explainTorchError } from './error-context.ts';
-import { cleanupRunDirs } from './run-dir-setup.ts';
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -61,8 +63,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   let commands: Command[];
+  let cli: typeof import('./command.ts');
   try {
     ({ COMMANDS: commands } = await import('./commands/index.ts'));
+    cli = await import('./command.ts');
   } catch (err) {
     if (name === 'doctor' && err instanceof LowbitError) return doctorWithoutNative(err, json);
     return report(name ?? '', err, json);
@@ -74,14 +78,14 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = commands.find((c) => c.name === name);
   try {
     if (!cmd) throw new UsageError(`unknown command '${name}'. Commands: ${commands.map((c) => c.name).join(', ')}. See 'lowbit --help'.`);
-    const { options, positionals } = parseCommandArgs(cmd, rest);
+    const { options, positionals } = cli.parseCommandArgs(cmd, rest);
     if (options.help) {
-      process.stdout.write(helpText(cmd));
+      process.stdout.write(cli.helpText(cmd));
       return 0;
     }
     if (options.threads !== undefined) {
       const { setNumThreads } = await import('../tensor/index.ts');
-      setNumThreads(intOption(options, 'threads', 1));
+      setNumThreads(cli.intOption(options, 'threads', 1));
     }
     await cmd.run(options, positionals);
     return 0;

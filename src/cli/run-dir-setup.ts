@@ -4,30 +4,17 @@
  * --out is refused; a directory this command created is removed again when the command fails before
  * writing anything but its config.
  */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { noteCreatedRunDir } from './created-dirs.ts';
 import { UsageError } from '../errors.ts';
 import { RunDir } from '../train/index.ts';
 import { explicitFlags, withExplicitFlags, type OptionSpec, type ParsedOptions } from './command.ts';
-
-export const FORCE_OPTION: OptionSpec = { type: 'boolean', description: 'write into an existing, non-empty --out (its files are replaced)' };
-
-/** Directories created by this process's command, removed by cleanupRunDirs() when it fails. */
-const created: string[] = [];
 
 function isEmptyDir(path: string): boolean {
   return readdirSync(path).length === 0;
 }
 
-/** Holds nothing but config.json and empty folders: a run that never started. */
-function holdsNoResults(path: string): boolean {
-  for (const e of readdirSync(path, { withFileTypes: true })) {
-    if (e.isDirectory()) {
-      if (!holdsNoResults(join(path, e.name))) return false;
-    } else if (e.name !== 'config.json') return false;
-  }
-  return true;
-}
+export const FORCE_OPTION: OptionSpec = { type: 'boolean', description: 'write into an existing, non-empty --out (its files are replaced)' };
 
 /**
  * The run directory of --out (or `defaultPath`), checked against the overwrite rule. `resumable`:
@@ -43,19 +30,8 @@ export function openRunDir(o: ParsedOptions, defaultPath: string, opts: { resuma
   }
   if (o.resume && o.force) throw new UsageError('--resume and --force contradict each other: --resume continues the run in --out, --force writes a new one over it; give one');
   const runDir = new RunDir(path);
-  if (!exists) created.push(path);
+  if (!exists) noteCreatedRunDir(path);
   return runDir;
-}
-
-/** After a failed command: removes the run directories it created that hold no results. */
-export function cleanupRunDirs(): void {
-  for (const path of created.splice(0)) {
-    try {
-      if (existsSync(path) && holdsNoResults(path)) rmSync(path, { recursive: true });
-    } catch {
-      // best effort: the failure being reported matters more than a leftover folder
-    }
-  }
 }
 
 /** Flags that may differ on --resume: where and how the run is reported, not what it computes. */

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { UsageError } from '../../errors.ts';
+import { LowbitError, UsageError } from '../../errors.ts';
+import { resolveCheckpoint } from '../../report/index.ts';
 import { readFileSync } from 'node:fs';
 import { DATASET_KEY, NORMALIZATION_KEY } from '../../data/index.ts';
-import { loadOnnxForPtq, PTQ_METADATA_KEY, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
+import { dequantizeWeight, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
+import { loadSafetensors, type Module } from '../../nn/index.ts';
+import { fromArray, noGrad, scope, type Tensor } from '../../tensor/index.ts';
 import { loadCheckpoint } from '../../train/index.ts';
 import { withFsErrors } from '../../util/fs-errors.ts';
 import { optionalInt, type Command, type ParsedOptions } from '../command.ts';
@@ -84,11 +87,16 @@ function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefin
   const out = typeof o.out === 'string' ? o.out : path.replace(/\.onnx$/, '') + `.opset${opset ?? 'auto'}.onnx`;
   if (out === path) throw new UsageError(`--out ${out} is the input file; choose another --out`);
   const sourceMetadata = readOnnxMetadata(withFsErrors('read', path, () => readFileSync(path)), path);
-  const { model } = loadOnnxForPtq(path);
-  const inputShape = model.sampleShape();
   const codesPath = typeof o.codes === 'string' ? o.codes : join(dirname(path), 'codes.safetensors');
   if (typeof o.codes === 'string' && !existsSync(codesPath)) throw new UsageError(`--codes ${codesPath} does not exist: give the codes.safetensors that lowbit ptq wrote`);
-  const weightCodes = existsSync(codesPath) ? readPtqWeightCodes(model, codesPath, inputShape) : undefined;
+  const withCodes = existsSync(codesPath);
+  // The codes name the layers of the float file the ptq run imported (its config.json records it);
+  // the quantized file's own graph is laid out otherwise (DequantizeLinear + MatMul).
+  const floatSource = withCodes ? ptqOnnxSource(dirname(codesPath)) ?? path : path;
+  const { model } = loadOnnxForPtq(floatSource);
+  const inputShape = model.sampleShape();
+  if (withCodes && floatSource !== path) setWeightsFromCodes(model, codesPath);
+  const weightCodes = withCodes ? readPtqWeightCodes(model, codesPath, inputShape) : undefined;
   const metadata = Object.fromEntries(Object.entries(sourceMetadata).filter(([k]) => k === DATASET_KEY || k === NORMALIZATION_KEY));
   const r = saveOnnx(out, model, {
     inputShape,
@@ -108,4 +116,42 @@ function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefin
     { out, bytes: r.bytes.length, opset: r.opset, irVersion: r.irVersion, model: 'onnx', source: path, inputShape, outputShape: r.outputShape, layers: r.layers },
     `${out}: ${r.bytes.length} bytes, opset ${r.opset}, ${quantized} of ${r.layers.length} conv/linear layers with integer weights`,
   );
+}
+
+/** The float ONNX file a ptq --onnx run in `runDir` quantized, when its config.json records one that is found. */
+function ptqOnnxSource(runDir: string): string | null {
+  const configPath = join(runDir, 'config.json');
+  if (!existsSync(configPath)) return null;
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(readFileSync(configPath, 'utf8')) as { onnx?: unknown }).onnx;
+  } catch {
+    throw new LowbitError(`${configPath} is corrupt (not JSON); give the float ONNX file the run quantized with --onnx and its codes with --codes`);
+  }
+  if (typeof recorded !== 'string') return null;
+  const found = resolveCheckpoint(recorded, runDir);
+  if (found === null) throw new LowbitError(`${configPath} records the float model ${recorded}, which was not found from here or above the run directory; run export from where the ptq ran, or give that file with --onnx and --codes ${join(runDir, 'codes.safetensors')}`);
+  return found;
+}
+
+/** The float model's quantized layers set to codes * scale, the weights the ptq run produced. */
+function setWeightsFromCodes(model: Module, codesPath: string): void {
+  const file = loadSafetensors(codesPath);
+  try {
+    for (const [key, codes] of file.tensors) {
+      if (!key.endsWith('.weight_codes')) continue;
+      const name = key.slice(0, -'.weight_codes'.length);
+      const scale = file.tensors.get(`${name}.weight_scale`);
+      const layer = [...model.namedModules()].find(([n]) => n === name)?.[1] as { weight?: Tensor } | undefined;
+      // Missing or misshapen entries are left for readPtqWeightCodes to report.
+      if (scale === undefined || layer?.weight === undefined || codes.numel !== layer.weight.numel) continue;
+      const q = scope(() => codes.toFloat64Array());
+      const steps = scope(() => scale.toFloat64Array());
+      const w = dequantizeWeight({ codes: q, scale: steps, shape: layer.weight.shape } as unknown as LowBitWeight);
+      const weight = layer.weight;
+      scope(() => noGrad(() => weight.copy_(fromArray(w, weight.shape))));
+    }
+  } finally {
+    for (const t of file.tensors.values()) t.dispose();
+  }
 }
