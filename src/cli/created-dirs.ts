@@ -12,12 +12,15 @@ export function noteCreatedRunDir(path: string): void {
   created.push(path);
 }
 
-/** Holds nothing but config.json and empty folders: a run that never started. */
-function holdsNoResults(path: string): boolean {
+/**
+ * Holds nothing but `records` files and empty folders: a run that never got to a checkpoint or result
+ * (killed or failed before its first epoch ended).
+ */
+export function holdsNoResults(path: string, records: readonly string[] = ['config.json']): boolean {
   for (const e of readdirSync(path, { withFileTypes: true })) {
     if (e.isDirectory()) {
-      if (!holdsNoResults(join(path, e.name))) return false;
-    } else if (e.name !== 'config.json') return false;
+      if (!holdsNoResults(join(path, e.name), records)) return false;
+    } else if (!records.includes(e.name)) return false;
   }
   return true;
 }

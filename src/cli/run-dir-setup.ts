@@ -1,17 +1,18 @@
 /**
  * One rule for every command that writes a run directory (train, qat, ptq, nce): an existing non-empty
- * --out is refused unless --resume (continue its run) or --force (write into it) says so; an empty
+ * --out (one holding a run's checkpoints or results, or other files) is refused unless --resume (continue its run) or --force (write into it) says so; an empty
  * --out is refused; a directory this command created is removed again when the command fails before
  * writing anything but its config.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { noteCreatedRunDir } from './created-dirs.ts';
+import { holdsNoResults, noteCreatedRunDir } from './created-dirs.ts';
 import { UsageError } from '../errors.ts';
 import { RunDir } from '../train/index.ts';
 import { explicitFlags, withExplicitFlags, type OptionSpec, type ParsedOptions } from './command.ts';
 
-function isEmptyDir(path: string): boolean {
-  return readdirSync(path).length === 0;
+/** Empty, or what a run leaves when it is stopped before its first checkpoint (queues start it again). */
+function holdsNothingToKeep(path: string): boolean {
+  return readdirSync(path).length === 0 || holdsNoResults(path, ['config.json', 'metrics.jsonl']);
 }
 
 export const FORCE_OPTION: OptionSpec = { type: 'boolean', description: 'write into an existing, non-empty --out (its files are replaced)' };
@@ -25,7 +26,7 @@ export function openRunDir(o: ParsedOptions, defaultPath: string, opts: { resuma
   const path = typeof o.out === 'string' ? o.out : defaultPath;
   const exists = existsSync(path);
   if (exists && !statSync(path).isDirectory()) throw new UsageError(`--out ${path} is a file, not a directory: choose another --out`);
-  if (exists && !isEmptyDir(path) && !o.resume && !o.force) {
+  if (exists && !holdsNothingToKeep(path) && !o.resume && !o.force) {
     throw new UsageError(`${path} already exists and is not empty: ${opts.resumable ? 'pass --resume to continue its run, ' : ''}--force to write into it, or choose another --out`);
   }
   if (o.resume && o.force) throw new UsageError('--resume and --force contradict each other: --resume continues the run in --out, --force writes a new one over it; give one');

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDatasetFits, checkDatasetMatches, datasetMetadata, encodeNpy, loadUserData, parseNpy } from '../../src/data/index.ts';
+import { checkDatasetFits, checkDatasetMatches, datasetMetadata, encodeNpy, loadData, loadUserData, parseNpy } from '../../src/data/index.ts';
 import { importOnnx } from '../../src/export/index.ts';
 import { attribute, DataType, encodeModel, floatTensor, graph, int64Tensor, model, node, valueInfo, type NodeProto, type TensorProto } from '../../src/export/onnx/proto.ts';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
@@ -354,5 +354,39 @@ export const BAD_INPUTS: BadInput[] = [
     env: { LOWBIT_NATIVE_ADDON: '/nonexistent/lowbit_native.node' },
     exitCode: 1,
     message: /^lowbit train: lowbit's native addon is not built/,
+  },
+  {
+    kind: 'library',
+    id: 'an IDX images file whose labels file cannot be found',
+    issue: 'own data: IDX files',
+    run: (dir) => {
+      writeFileSync(join(dir, 'digits.idx'), idxBytes(2051, [1, 28, 28], new Uint8Array(784)));
+      return loadData({ path: join(dir, 'digits.idx'), mean: [0.1], std: [0.3] }, 'train');
+    },
+    message: /digits\.idx: its labels file was not found; give it with --labels FILE$/,
+  },
+  {
+    kind: 'cli',
+    id: '--data and --dataset together',
+    issue: 'own data',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok4.safetensors'), '--data', dir, '--dataset', 'mnist'],
+    exitCode: 2,
+    message: /^lowbit eval: --data and --dataset both name the data; give one/,
+  },
+  {
+    kind: 'cli',
+    id: '--mean without --data',
+    issue: 'own data: --mean/--std',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok5.safetensors'), '--mean', '0.5'],
+    exitCode: 2,
+    message: /^lowbit eval: --mean applies to --data \(your own files\); the built-in data sets have their own normalization and size$/,
+  },
+  {
+    kind: 'cli',
+    id: '--input-size that is not HxW',
+    issue: 'own data: input size',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok6.safetensors'), '--data', dir, '--mean', '0.5', '--std', '0.2', '--input-size', '28by28'],
+    exitCode: 2,
+    message: /^lowbit eval: --input-size 28by28: expected HxW \(e\.g\. 28x28\) or one number for square images$/,
   },
 ];
