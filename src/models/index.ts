@@ -19,3 +19,4 @@ export {
   type LinearCostShape,
 } from './cost.ts';
 export { createModel, MODEL_NAMES } from './registry.ts';
+export { torchvisionResNetKey, resNetBlocksPerStage } from './torchvision-keys.ts';

@@ -9,5 +9,6 @@ import { reportCommand } from './report.ts';
 import { qatCommand } from './qat.ts';
 import { nceCommand } from './nce.ts';
 import { runCommand } from './run.ts';
+import { convertCommand } from './convert.ts';
 
-export const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, nceCommand, runCommand, exportCommand, reportCommand, doctorCommand];
+export const COMMANDS: Command[] = [demoCommand, trainCommand, evalCommand, ptqCommand, qatCommand, nceCommand, runCommand, exportCommand, convertCommand, reportCommand, doctorCommand];
