@@ -66,9 +66,13 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { options: Parse
   try {
     parsed = parseArgs({ args: argv, options: parseOptions, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.replace(/\. To specify.*$/, '')}. See 'lowbit ${cmd.name} --help'.`);
+    const message = (err as Error).message.replace(/\. To specify.*$/, '');
+    const unknown = /^Unknown option '--([^'=]+)'/.exec(message)?.[1];
+    const guess = unknown === undefined ? undefined : closestName(unknown, Object.keys(specs));
+    throw new UsageError(`${message}${guess ? ` (did you mean --${guess}?)` : ''}. See 'lowbit ${cmd.name} --help'.`);
   }
   const options: ParsedOptions = {};
+  EXPLICIT.set(options, new Set(Object.keys(parsed.values)));
   for (const [name, o] of Object.entries(specs)) {
     const v = (parsed.values as ParsedOptions)[name] ?? o.default;
     if (o.choices && typeof v === 'string' && !o.choices.includes(v)) {
@@ -80,6 +84,42 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { options: Parse
     throw new UsageError(`unexpected argument '${parsed.positionals[0]}'. See 'lowbit ${cmd.name} --help'.`);
   }
   return { options, positionals: parsed.positionals };
+}
+
+const EXPLICIT = new WeakMap<ParsedOptions, ReadonlySet<string>>();
+
+/** The flags given on the command line (the others hold their defaults). */
+export function explicitFlags(o: ParsedOptions): ReadonlySet<string> {
+  return EXPLICIT.get(o) ?? new Set(Object.keys(o).filter((k) => o[k] !== undefined));
+}
+
+/** Marks `o` (a copy of parsed options) as having the explicit flags `flags`. */
+export function withExplicitFlags(o: ParsedOptions, flags: ReadonlySet<string>): ParsedOptions {
+  EXPLICIT.set(o, flags);
+  return o;
+}
+
+/** The known name nearest to a mistyped one (edit distance <= 2, or a prefix), for "did you mean". */
+export function closestName(name: string, known: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let prev = d[0];
+      d[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const cur = d[j];
+        d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+      }
+    }
+    return d[b.length];
+  };
+  let best: { name: string; d: number } | undefined;
+  for (const k of known) {
+    const d = k.startsWith(name) || name.startsWith(k) ? Math.min(1, distance(name, k)) : distance(name, k);
+    if (d <= Math.max(1, Math.min(2, Math.floor(k.length / 3))) && (best === undefined || d < best.d)) best = { name: k, d };
+  }
+  return best?.name;
 }
 
 /** Typed accessors that turn a bad flag value into a usage error naming the flag. */

@@ -37,3 +37,4 @@ export {
   NORMALIZATION_KEY,
   type DataProvenance,
 } from './provenance.ts';
+export { loadData, dataSpecName, isUserData, resolveUserSource, type DataSpec, type UserDataSpec } from './data-spec.ts';

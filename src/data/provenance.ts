@@ -17,9 +17,9 @@ export interface DataProvenance {
   std: number[];
 }
 
-/** Data set name without the split suffix ('mnist/train' -> 'mnist'). */
+/** Data set name without the split suffix or a subset's range ('mnist/train[:100]' -> 'mnist'). */
 export function baseDatasetName(name: string): string {
-  return name.replace(/\/(train|test)$/, '');
+  return name.replace(/\[:\d+\]$/, '').replace(/\/(train|test)$/, '');
 }
 
 export function provenanceOf(ds: Dataset): DataProvenance {

@@ -20,3 +20,4 @@ export {
 } from './cost.ts';
 export { createModel, MODEL_NAMES } from './registry.ts';
 export { widthLayers } from './width-names.ts';
+export { torchvisionResNetKey, resNetBlocksPerStage } from './torchvision-keys.ts';

@@ -6,6 +6,6 @@ export { BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.ts';
 export { ReLU, ReLU6, Hardtanh } from './layers/activation.ts';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling.ts';
 export { Identity, Flatten, Dropout, Sequential } from './layers/misc.ts';
-export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, type SafetensorsFile } from './safetensors.ts';
+export { saveSafetensors, loadSafetensors, readSafetensorsMetadata, encodeSafetensors, decodeSafetensors, type SafetensorsFile } from './safetensors.ts';
 export { saveStateDict, loadStateDictFile } from './state-dict-file.ts';
 export { forwardChain, type HasForwardChain } from './forward-chain.ts';

@@ -3,7 +3,7 @@
  * what lowbit writes: an 8-byte little-endian header length, a JSON header mapping each name to
  * {dtype, shape, data_offsets}, optional "__metadata__" (string values), then the raw little-endian data.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import { fromArray, type DType, type Tensor } from '../tensor/index.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
@@ -140,6 +140,39 @@ function typedView(bytes: Uint8Array, dtype: DType) {
 
 export function saveSafetensors(path: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): void {
   writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+}
+
+/** A safetensors file's __metadata__ alone, read from its header (no tensor bytes are read). */
+export function readSafetensorsMetadata(path: string): Record<string, string> {
+  if (!existsSync(path)) throw new LowbitError(`${path}: no such file. Check the path.`);
+  const fail = (why: string): never => {
+    throw new LowbitError(`${path}: not a valid safetensors file (${why}). Re-save it, or check the path.`);
+  };
+  return withFsErrors('read', path, () => {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const len = Buffer.alloc(8);
+      if (size < 8 || readSync(fd, len, 0, 8, 0) !== 8) fail(`only ${size} bytes`);
+      const n = Number(len.readBigUInt64LE(0));
+      if (n <= 1 || 8 + n > size) fail(`header length ${n} does not fit in ${size} bytes`);
+      const header = Buffer.alloc(n);
+      readSync(fd, header, 0, n, 8);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(header.toString('utf8'));
+      } catch {
+        fail('header is not JSON');
+      }
+      const metadata = (parsed as { __metadata__?: unknown } | null)?.__metadata__ ?? {};
+      if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata) || !Object.values(metadata).every((v) => typeof v === 'string')) {
+        fail('__metadata__ is not an object of strings');
+      }
+      return metadata as Record<string, string>;
+    } finally {
+      closeSync(fd);
+    }
+  });
 }
 
 export function loadSafetensors(path: string): SafetensorsFile {

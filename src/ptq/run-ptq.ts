@@ -57,6 +57,8 @@ export interface RunPtqArgs {
    * model.safetensors.
    */
   fakeQuantModel?: boolean;
+  /** Further metadata for model.safetensors and codes.safetensors (the data set: datasetMetadata()). */
+  metadata?: Record<string, string>;
   /** Where to write model.safetensors, codes.safetensors and result.json; omitted: nothing is written. */
   runDir?: RunDir;
   /** Per-layer progress of the weight quantization. */
@@ -105,7 +107,7 @@ export function runPtq(args: RunPtqArgs): PtqRun {
     layers: reports.map(({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases }) => ({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases })),
   };
   if (runDir) {
-    const metadata = { [PTQ_METADATA_KEY]: JSON.stringify(config) };
+    const metadata = { ...args.metadata, [PTQ_METADATA_KEY]: JSON.stringify(config) };
     if (fakeQuant) saveCheckpoint(runDir.file('model.safetensors'), copy, { ...args.modelConfig, quant }, { metadata });
     const codes = new Map<string, Tensor>();
     for (const r of reports) {

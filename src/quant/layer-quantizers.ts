@@ -45,14 +45,26 @@ type WeightedLayerClass = abstract new (...args: any[]) => Module & { weight: Te
  * attachQuantizers(opts) once after super(); its forward computes the float layer's math on
  * quantizeInput(x) and quantizeWeight().
  */
-export function WithLayerQuantizers<TBase extends WeightedLayerClass>(Base: TBase) {
+/**
+ * What the mixin adds. Spelled out as the mixin's return type so that declaration files (npm run build)
+ * need not describe the anonymous class, which they cannot where its base has protected members.
+ */
+export interface LayerQuantizerMembers extends QuantLayer {
+  /** Registers the quantizers; the subclass's constructor calls it once after super(). */
+  attachQuantizers(opts: QuantLayerOptions): void;
+  quantizeInput(x: Tensor): Tensor;
+  quantizeWeight(): Tensor;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function WithLayerQuantizers<TBase extends WeightedLayerClass>(Base: TBase): TBase & (abstract new (...args: any[]) => LayerQuantizerMembers) {
   abstract class LayerWithQuantizers extends Base implements QuantLayer {
     /** Set once by attachQuantizers() in the constructor. */
     weightQuantizer!: Quantizer;
     inputQuantizer: Quantizer | null = null;
 
     /** Registers the quantizers as children (weight first, as the state dict has always listed them). */
-    protected attachQuantizers(opts: QuantLayerOptions): void {
+    attachQuantizers(opts: QuantLayerOptions): void {
       this.weightQuantizer = this.registerModule('weightQuantizer', opts.weightQuantizer);
       this.inputQuantizer = opts.inputQuantizer ? this.registerModule('inputQuantizer', opts.inputQuantizer) : null;
     }

@@ -4,3 +4,4 @@ export { markdownReport, type ReportText } from './markdown.ts';
 export { htmlReport } from './html.ts';
 export { loadRuns, readRun, ptqGroups, methodLabel, type RunCollection, type RunRecord, type RunKind, type LayerWidth, type PtqRecord } from './run-data.ts';
 export { lineChart, barChart, histogramChart } from './charts.ts';
+export { resolveCheckpoint } from './weight-histograms.ts';

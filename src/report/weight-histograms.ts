@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { loadOnnx } from '../export/index.ts';
 import { LowbitError } from '../errors.ts';
 import { loadSafetensors } from '../nn/index.ts';
 import { codeRange, type AlphabetConvention } from '../ptq/index.ts';
@@ -49,9 +50,10 @@ export function resolveCheckpoint(recorded: string, runDir: string): string | nu
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 
-/** Named tensors of a safetensors file as float64 arrays, with their shapes; the tensors are freed. */
+/** Named tensors of a safetensors file (or an ONNX model's weights) as float64 arrays, with their shapes; the tensors are freed. */
 function readArrays(path: string, names: string[]): Map<string, { data: Float64Array; shape: number[] }> {
-  const file = loadSafetensors(path);
+  // A ptq --onnx run quantized an ONNX file: its float weights are the imported model's.
+  const file = path.endsWith('.onnx') ? { tensors: loadOnnx(path).stateDict() } : loadSafetensors(path);
   try {
     const out = new Map<string, { data: Float64Array; shape: number[] }>();
     for (const name of names) {

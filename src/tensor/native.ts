@@ -14,7 +14,8 @@ export type NativeGenerator = { readonly __nativeGenerator: unique symbol };
 export type NativeAddon = Record<string, (...args: any[]) => any>;
 
 const here = dirname(fileURLToPath(import.meta.url));
-const addonPath = join(here, '..', '..', 'native', 'build', 'Release', 'lowbit_native.node');
+// LOWBIT_NATIVE_ADDON: another build of the addon (a CUDA one, or a missing path to test the messages).
+const addonPath = process.env.LOWBIT_NATIVE_ADDON || join(here, '..', '..', 'native', 'build', 'Release', 'lowbit_native.node');
 
 function load(): NativeAddon {
   if (!existsSync(addonPath)) {

@@ -1,5 +1,5 @@
 import { LowbitError } from '../errors.ts';
-import { DataLoader, Dataset, loadDataset, RandomCrop, RandomHorizontalFlip } from '../data/index.ts';
+import { baseDatasetName, DataLoader, Dataset, defaultAugmentation, loadData } from '../data/index.ts';
 import type { DataOptions } from './training-options.ts';
 
 /** The first n samples of a data set (a cheap view for quick runs). */
@@ -24,18 +24,18 @@ export interface Loaders {
 }
 
 /**
- * The training loader (shuffled with the seed, optionally augmented with a random crop of padding 2 for
- * 28x28 images, 4 for larger, and a horizontal flip; channels-last) and the test loader (batches of 500).
+ * The training loader (shuffled with the seed, optionally augmented with the data set's default
+ * augmentation: a random crop, and a horizontal flip only where mirrored images keep their class, not
+ * for MNIST digits; channels-last) and the test loader (batches of 500).
  */
 export function trainingLoaders(o: DataOptions): Loaders {
-  const trainSet = subset(loadDataset(o.dataset, 'train'), o.trainSubset);
-  const testSet = loadDataset(o.dataset, 'test');
-  const pad = trainSet.images.shape[2] <= 28 ? 2 : 4;
+  const trainSet = subset(loadData(o.dataset, 'train'), o.trainSubset);
+  const testSet = loadData(o.dataset, 'test');
   const train = new DataLoader(trainSet, {
     batchSize: o.batchSize,
     shuffle: true,
     seed: o.seed,
-    transform: o.augment ? [new RandomCrop(pad), new RandomHorizontalFlip()] : undefined,
+    transform: o.augment ? defaultAugmentation(baseDatasetName(trainSet.name), trainSet.images.shape[2]) : undefined,
     memoryFormat: 'channelsLast',
   });
   const test = new DataLoader(testSet, { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });

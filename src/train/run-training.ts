@@ -5,13 +5,13 @@
  */
 import { existsSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
-import type { DatasetName } from '../data/index.ts';
+import { checkDatasetFits, datasetMetadata } from '../data/index.ts';
 import { complexity, createModel, type ModelConfig } from '../models/index.ts';
 import type { Module } from '../nn/index.ts';
 import { makeOptimizer, makeScheduler, type Optimizer } from '../optim/index.ts';
 import { Generator, manualSeed } from '../tensor/index.ts';
 import { saveCheckpoint } from './checkpoint.ts';
-import { trainingLoaders } from './loaders.ts';
+import { trainingLoaders, type Loaders } from './loaders.ts';
 import type { RunDir } from './run-dir.ts';
 import { trainingOptions, type TrainingOptions, type TrainingOptionsInput } from './training-options.ts';
 import { fit, lastCheckpointPath, type EpochMetrics, type FitOptions, type StepInfo } from './trainer.ts';
@@ -57,6 +57,8 @@ export interface RunTrainingArgs extends TrainingCallbacks {
   evalModel?: FitOptions['evalModel'];
   state?: FitOptions['state'];
   loss?: FitOptions['loss'];
+  /** The options' data, when the caller loaded it already (trainModel reads the input shape from it). */
+  loaders?: Loaders;
 }
 
 export interface TrainingRun {
@@ -75,7 +77,15 @@ export function runTraining(args: RunTrainingArgs): TrainingRun {
   if (!resume && existsSync(lastCheckpointPath(runDir))) {
     throw new LowbitError(`${runDir.path} already holds a run: set resume to continue it, or choose another run directory`);
   }
-  const loaders = trainingLoaders(options);
+  const loaders = args.loaders ?? trainingLoaders(options);
+  // A model whose input or classes do not fit the data fails in libtorch otherwise ("mat1 and mat2 shapes
+  // cannot be multiplied", "Target 9 is out of bounds"), or trains on an empty set for 0 steps.
+  const mc = args.modelConfig as { name?: unknown; inChannels?: unknown; inputSize?: unknown; numClasses?: unknown };
+  if (typeof mc.inChannels === 'number' && Array.isArray(mc.inputSize)) {
+    const spec = { inputShape: [mc.inChannels, ...(mc.inputSize as number[])], source: `model ${String(mc.name)}`, ...(typeof mc.numClasses === 'number' ? { numClasses: mc.numClasses } : {}) };
+    checkDatasetFits(loaders.trainSet, spec);
+    checkDatasetFits(loaders.testSet, spec);
+  }
   const scheduler = makeScheduler(optimizer, options.schedule, options.epochs);
   if (!resume || runDir.readConfig() === null) runDir.writeConfig(args.config);
   args.onStart?.({ trainSet: loaders.trainSet.name, trainImages: loaders.trainSet.length, batchSize: loaders.train.batchSize, runDir: runDir.path });
@@ -99,7 +109,8 @@ export function runTraining(args: RunTrainingArgs): TrainingRun {
   });
   if (result.resumedFromEpoch > 0) args.onResume?.({ epoch: result.resumedFromEpoch });
   const weightsPath = runDir.file('model.safetensors');
-  saveCheckpoint(weightsPath, model, args.modelConfig);
+  // The data set and normalization travel with the weights: eval/ptq/qat use them by default.
+  saveCheckpoint(weightsPath, model, args.modelConfig, { metadata: datasetMetadata(loaders.trainSet) });
   const final = result.final;
   const summary: TrainingSummary = {
     command: args.command,
@@ -115,8 +126,8 @@ export function runTraining(args: RunTrainingArgs): TrainingRun {
 }
 
 /** The input shape of a data set's images: (channels, [height, width]). */
-export function datasetInputShape(dataset: DatasetName): { inChannels: number; inputSize: [number, number] } {
-  return dataset === 'cifar10' ? { inChannels: 3, inputSize: [32, 32] } : { inChannels: 1, inputSize: [28, 28] };
+export function datasetInputShape(ds: { channels: number; height: number; width: number }): { inChannels: number; inputSize: [number, number] } {
+  return { inChannels: ds.channels, inputSize: [ds.height, ds.width] };
 }
 
 export interface TrainModelArgs extends TrainingCallbacks {
@@ -143,10 +154,11 @@ export function trainModel(args: TrainModelArgs): TrainingRun & { model: Module;
   const options = trainingOptions(args.options);
   manualSeed(options.seed);
   const command = args.command ?? 'train';
+  const loaders = trainingLoaders(options);
   const modelConfig: ModelConfig = {
     name: args.model,
-    numClasses: 10,
-    ...datasetInputShape(options.dataset),
+    numClasses: loaders.trainSet.classes.length,
+    ...datasetInputShape(loaders.trainSet),
     ...(args.widths ? { widths: args.widths } : {}),
   };
   // The loaders hand out channels-last batches; channels-last weights make ATen use its NHWC kernels.
@@ -166,6 +178,7 @@ export function trainModel(args: TrainModelArgs): TrainingRun & { model: Module;
     modelConfig: modelConfig as unknown as Record<string, unknown>,
     optimizer,
     options,
+    loaders,
     config: { command, model: modelConfig, training: options, params: c.params, macs: c.macs, ...args.config },
   });
   return { ...run, model, modelConfig };

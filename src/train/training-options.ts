@@ -4,16 +4,17 @@
  * and help read the same object.
  */
 import { LowbitError } from '../errors.ts';
-import type { DatasetName } from '../data/index.ts';
+import type { DataSpec } from '../data/index.ts';
 import type { OptimizerConfig, ScheduleName } from '../optim/index.ts';
 
 /** Where training batches come from and how they are drawn. */
 export interface DataOptions {
-  dataset: DatasetName;
+  /** A built-in data set by name, or a user's own files (see DataSpec). */
+  dataset: DataSpec;
   batchSize: number;
   /** Train on the first N training images only (quick runs); absent: all of them. */
   trainSubset?: number;
-  /** Random crop + horizontal flip of training batches. */
+  /** Random crop of training batches, plus a horizontal flip where mirrored images keep their class (defaultAugmentation). */
   augment: boolean;
   /** Seed of initialization, shuffling and augmentation. */
   seed: number;

@@ -38,7 +38,7 @@ describe('bad inputs', () => {
       } else if (c.kind === 'behaviour') {
         assert.equal(c.check(dir), null);
       } else {
-        const r = spawnSync(process.execPath, [BIN, ...c.args(dir)], { env: { ...process.env, LOWBIT_THREADS: '1' }, encoding: 'utf8' });
+        const r = spawnSync(process.execPath, [BIN, ...c.args(dir)], { env: { ...process.env, LOWBIT_THREADS: '1', ...c.env }, encoding: 'utf8' });
         const lines = r.stderr.split('\n').filter(Boolean);
         assert.equal(r.status, c.exitCode, r.stderr);
         assert.equal(lines.length, 1, `one line on stderr: ${r.stderr}`);

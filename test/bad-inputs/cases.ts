@@ -5,9 +5,9 @@
  * `behaviour` rows check a result that used to be silently wrong.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDatasetFits, checkDatasetMatches, encodeNpy, loadUserData, parseNpy } from '../../src/data/index.ts';
+import { checkDatasetFits, checkDatasetMatches, datasetMetadata, encodeNpy, loadData, loadUserData, parseNpy } from '../../src/data/index.ts';
 import { importOnnx } from '../../src/export/index.ts';
 import { attribute, DataType, encodeModel, floatTensor, graph, int64Tensor, model, node, valueInfo, type NodeProto, type TensorProto } from '../../src/export/onnx/proto.ts';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
@@ -19,7 +19,7 @@ import { idxBytes } from '../data/fixtures.ts';
 
 export type BadInput =
   | { kind: 'library'; id: string; issue: string; run: (dir: string) => unknown; message: RegExp }
-  | { kind: 'cli'; id: string; issue: string; args: (dir: string) => string[]; exitCode: number; message: RegExp; after?: (dir: string) => string | null }
+  | { kind: 'cli'; id: string; issue: string; args: (dir: string) => string[]; exitCode: number; message: RegExp; after?: (dir: string) => string | null; env?: Record<string, string> }
   | { kind: 'behaviour'; id: string; issue: string; check: (dir: string) => string | null };
 
 const MLP: ModelConfig = { name: 'mlp', inChannels: 1, numClasses: 10, inputSize: [28, 28], widths: [8] };
@@ -274,5 +274,119 @@ export const BAD_INPUTS: BadInput[] = [
     args: (dir) => ['export', '--checkpoint', checkpoint(dir, 'bad-meta.safetensors', () => {}, { 'lowbit.model': 'not json' }), '--out', join(dir, 'x.onnx')],
     exitCode: 1,
     message: /^lowbit export: .*bad-meta\.safetensors: corrupt 'lowbit\.model' metadata/,
+  },
+  // ---------------------------------------------------------------- the command line (CLI side)
+  {
+    kind: 'cli',
+    id: 'lowbit ptq of a quantized (QAT) checkpoint is refused before GPFQ starts',
+    issue: 'ptq on a QAT checkpoint runs the whole GPFQ pass, then fails',
+    args: (dir) => {
+      const path = join(dir, 'qat.safetensors');
+      saveSafetensors(path, new Map(createModel(MLP).stateDict()), { 'lowbit.model': JSON.stringify({ ...MLP, quant: { weight: { kind: 'sawb', bits: 2 } } }) });
+      return ['ptq', '--checkpoint', path, '--out', join(dir, 'p')];
+    },
+    exitCode: 2,
+    message: /^lowbit ptq: .*qat\.safetensors is already quantized \(a QAT or PTQ checkpoint\); PTQ starts from a float checkpoint: give the float model\.safetensors it was made from$/,
+    after: (dir) => (existsSync(join(dir, 'p')) ? 'a run directory was made' : null),
+  },
+  {
+    kind: 'cli',
+    id: 'lowbit eval with --checkpoint and --onnx together',
+    issue: '--checkpoint and --onnx together silently ignore one',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok3.safetensors'), '--onnx', join(dir, 'm.onnx')],
+    exitCode: 2,
+    message: /^lowbit eval: --checkpoint .*ok3\.safetensors and --onnx .*m\.onnx name two models; give one of them$/,
+  },
+  {
+    kind: 'cli',
+    id: 'lowbit ptq with --checkpoint and --onnx together',
+    issue: '--checkpoint and --onnx together silently ignore one',
+    args: (dir) => ['ptq', '--checkpoint', join(dir, 'a.safetensors'), '--onnx', join(dir, 'm.onnx')],
+    exitCode: 2,
+    message: /^lowbit ptq: --checkpoint .* and --onnx .* name two models; give one of them$/,
+  },
+  {
+    kind: 'cli',
+    id: 'a mistyped flag gets a suggestion',
+    issue: 'typo suggestions for flags',
+    args: () => ['ptq', '--wbit', '4'],
+    exitCode: 2,
+    message: /^lowbit ptq: Unknown option '--wbit' \(did you mean --wbits\?\)\. See 'lowbit ptq --help'\.$/,
+  },
+  {
+    kind: 'cli',
+    id: '--json makes errors JSON too',
+    issue: '--json errors as JSON',
+    args: () => ['eval', '--json', '--checkpoint', '/nonexistent/m.safetensors'],
+    exitCode: 1,
+    message: /^\{"error":\{"command":"eval","message":"checkpoint \/nonexistent\/m\.safetensors does not exist: check the path.*","exitCode":1\}\}$/,
+  },
+  {
+    kind: 'cli',
+    id: 'lowbit train --out \'\'',
+    issue: "train --out '' writes into the current directory",
+    args: () => ['train', '--out', ''],
+    exitCode: 2,
+    message: /^lowbit train: --out is empty: give the run directory to write, e.g\. --out runs\/my-run$/,
+  },
+  {
+    kind: 'cli',
+    id: 'lowbit eval --dataset contradicting the checkpoint\'s recorded data set',
+    issue: 'eval/ptq on an MNIST model silently use Fashion-MNIST',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'mnist.safetensors', () => {}, datasetMetadata({ dataset: 'mnist', mean: [0.1307], std: [0.3081] })), '--dataset', 'fashion-mnist'],
+    exitCode: 2,
+    message: /^lowbit eval: --dataset fashion-mnist contradicts .*mnist\.safetensors, which was trained on mnist: drop --dataset \(the recorded data set is the default\)$/,
+  },
+  {
+    kind: 'cli',
+    id: 'lowbit doctor without the native build',
+    issue: 'a missing native build: doctor itself dies',
+    args: () => ['doctor'],
+    env: { LOWBIT_NATIVE_ADDON: '/nonexistent/lowbit_native.node' },
+    exitCode: 1,
+    message: /^lowbit doctor: lowbit's native addon is not built \(\/nonexistent\/lowbit_native\.node is missing\)\. Run 'bash scripts\/setup\.sh'/,
+  },
+  {
+    kind: 'cli',
+    id: 'any command without the native build: one line, no stack',
+    issue: 'a missing native build gives a stack trace',
+    args: () => ['train', '--help'],
+    env: { LOWBIT_NATIVE_ADDON: '/nonexistent/lowbit_native.node' },
+    exitCode: 1,
+    message: /^lowbit train: lowbit's native addon is not built/,
+  },
+  {
+    kind: 'library',
+    id: 'an IDX images file whose labels file cannot be found',
+    issue: 'own data: IDX files',
+    run: (dir) => {
+      writeFileSync(join(dir, 'digits.idx'), idxBytes(2051, [1, 28, 28], new Uint8Array(784)));
+      return loadData({ path: join(dir, 'digits.idx'), mean: [0.1], std: [0.3] }, 'train');
+    },
+    message: /digits\.idx: its labels file was not found; give it with --labels FILE$/,
+  },
+  {
+    kind: 'cli',
+    id: '--data and --dataset together',
+    issue: 'own data',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok4.safetensors'), '--data', dir, '--dataset', 'mnist'],
+    exitCode: 2,
+    message: /^lowbit eval: --data and --dataset both name the data; give one/,
+  },
+  {
+    kind: 'cli',
+    id: '--mean without --data',
+    issue: 'own data: --mean/--std',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok5.safetensors'), '--mean', '0.5'],
+    exitCode: 2,
+    message: /^lowbit eval: --mean applies to --data \(your own files\); the built-in data sets have their own normalization and size$/,
+  },
+  {
+    kind: 'cli',
+    id: '--input-size that is not HxW',
+    issue: 'own data: input size',
+    args: (dir) => ['eval', '--checkpoint', checkpoint(dir, 'ok6.safetensors'), '--data', dir, '--mean', '0.5', '--std', '0.2', '--input-size', '28by28'],
+    exitCode: 2,
+    message: /^lowbit eval: --input-size 28by28: expected HxW \(e\.g\. 28x28\) or one number for square images$/,
   },
 ];

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommandArgs, bitsOption } from '../../src/cli/command.ts';
+import { dataSpecFrom } from '../../src/cli/data-setup.ts';
 import { qatCommand, qatQuantOptionsFrom } from '../../src/cli/commands/qat.ts';
 import { trainCommand, trainingOptionsFrom } from '../../src/cli/commands/train.ts';
 import { UsageError } from '../../src/errors.ts';
@@ -10,9 +11,10 @@ import { QAT_QUANT_DEFAULTS, QAT_TRAINING_DEFAULTS } from '../../src/qat/index.t
 import { TRAINING_DEFAULTS } from '../../src/train/index.ts';
 
 test('train and qat flags without values are the library defaults', () => {
-  assert.deepEqual(trainingOptionsFrom(parseCommandArgs(trainCommand, []).options), TRAINING_DEFAULTS);
+  const train = parseCommandArgs(trainCommand, []).options;
+  assert.deepEqual(trainingOptionsFrom(train, dataSpecFrom(train)), TRAINING_DEFAULTS);
   const qat = parseCommandArgs(qatCommand, []).options;
-  assert.deepEqual(trainingOptionsFrom(qat), QAT_TRAINING_DEFAULTS);
+  assert.deepEqual(trainingOptionsFrom(qat, dataSpecFrom(qat)), QAT_TRAINING_DEFAULTS);
   assert.deepEqual(qatQuantOptionsFrom(qat), QAT_QUANT_DEFAULTS);
 });
 

@@ -33,7 +33,7 @@ describe('lowbit export and lowbit ptq --onnx', () => {
   it('--help shows usage and examples', () => {
     const r = lowbit(['export', '--help']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /Usage: lowbit export --checkpoint PATH/);
+    assert.match(r.stdout, /Usage: lowbit export \(--checkpoint PATH \| --onnx FILE\)/);
     assert.match(r.stdout, /Examples:/);
   });
 

@@ -35,7 +35,7 @@ test('lowbit nce search writes its run directory and derived widths; nce retrain
     assert.deepEqual(JSON.parse(again.stdout).widths, r.widths);
     const refused = run(['nce', 'search', '--epochs', '1', '--out', out]);
     assert.equal(refused.status, 2);
-    assert.match(refused.stderr, /already holds a search/);
+    assert.match(refused.stderr, /search already exists and is not empty: pass --resume to continue its run, --force to write into it, or choose another --out/);
 
     const rt = run(['nce', 'retrain', '--search', out, '--float-epochs', '1', '--qat-epochs', '1', '--batch-size', '32', '--out', join(dir, 'rt'), '--json']);
     assert.equal(rt.status, 0, rt.stderr);

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { DataLoader, loadDataset, RandomCrop, RandomHorizontalFlip } from '../../data/index.ts';
+import { DataLoader, defaultAugmentation, loadDataset } from '../../data/index.ts';
 import { widthLayers, type ModelConfig } from '../../models/index.ts';
 import {
   DEFAULT_SEARCH,
@@ -25,7 +25,8 @@ import { info, output } from '../output.ts';
 import { Progress } from '../progress.ts';
 import { qatQuantOptionsFrom } from './qat.ts';
 import { qatQuantConfig } from '../../qat/index.ts';
-import { defaultRunDir } from './train.ts';
+import { clearRunFiles, defaultRunDir } from './train.ts';
+import { FORCE_OPTION, openRunDir } from '../run-dir-setup.ts';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -71,15 +72,16 @@ function search(o: ParsedOptions): void {
     threshold: fraction(o, 'threshold', 0, 1),
   };
   if (!(hyper.tauMax >= hyper.tauMin && hyper.tauMin > 0)) throw new UsageError(`--tau-max ${hyper.tauMax} --tau-min ${hyper.tauMin}: need tau-max >= tau-min > 0`);
-  const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('nce-search', model));
+  const runDir = openRunDir(o, defaultRunDir('nce-search', model), { resumable: true });
+  if (o.force) clearRunFiles(runDir);
   const resume = Boolean(o.resume);
   if (!resume && existsSync(searchCheckpointPath(runDir))) throw new UsageError(`${runDir.path} already holds a search: pass --resume to continue it, or choose another --out`);
 
   const trainSet = subset(loadDataset(datasetName(o), 'train'), optionalInt(o, 'train-subset', 2));
   const { weightSet, archSet } = splitHalves(trainSet, seed);
   const batchSize = intOption(o, 'batch-size', 1);
-  const pad = shape.inputSize[0] <= 28 ? 2 : 4;
-  const augment = o['no-augment'] ? undefined : [new RandomCrop(pad), new RandomHorizontalFlip()];
+  // The data set's own augmentation: no horizontal flip of MNIST digits (defaultAugmentation).
+  const augment = o['no-augment'] ? undefined : defaultAugmentation(datasetName(o), shape.inputSize[0]);
   // Separate seeds for the two halves' shuffles and augmentations (derived, so --seed fixes all of them).
   const loader = (ds: typeof weightSet, stream: number) => new DataLoader(ds, { batchSize, shuffle: true, seed: seed * 2 + stream, transform: augment, memoryFormat: 'channelsLast' });
   const test = o['no-eval'] ? undefined : new DataLoader(loadDataset(datasetName(o), 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
@@ -161,7 +163,8 @@ function retrainCommand(o: ParsedOptions): void {
     modelConfig = { name: model, numClasses: 10, ...shape, widths: widthLayers({ name: model, numClasses: 10, ...shape }).map((l) => l.width) };
   }
   const quant = qatQuantConfig(qatQuantOptionsFrom(o));
-  const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('nce-retrain', modelConfig.name));
+  const runDir = openRunDir(o, defaultRunDir('nce-retrain', modelConfig.name), { resumable: true });
+  if (o.force) for (const sub of ['float', 'qat']) rmSync(runDir.file(sub), { recursive: true, force: true });
   const resume = Boolean(o.resume);
   if (!resume && (existsSync(lastCheckpointPath(new RunDir(join(runDir.path, 'float')))) || existsSync(join(runDir.path, 'float', 'model.safetensors')))) {
     throw new UsageError(`${runDir.path} already holds a retrain: pass --resume to continue it, or choose another --out`);
@@ -284,6 +287,7 @@ export const nceCommand: Command = {
     'no-augment': { type: 'boolean', description: 'turn off random crop + horizontal flip' },
     out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/nce-<step>-<model>-<time>)' },
     resume: { type: 'boolean', description: 'continue the run in --out from its last checkpoint' },
+    force: FORCE_OPTION,
   },
   run(o, positionals) {
     const [step, ...rest] = positionals;

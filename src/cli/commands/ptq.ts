@@ -1,14 +1,18 @@
 import { join } from 'node:path';
 import { UsageError } from '../../errors.ts';
-import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
+import { calibrationSet, checkDatasetFits, DataLoader, datasetMetadata, loadData } from '../../data/index.ts';
 import { loadOnnxForPtq, savePtqOnnx } from '../../export/index.ts';
+import { readSafetensorsMetadata } from '../../nn/index.ts';
 import { PTQ_DEFAULTS, runPtq, type PtqConfig, type PtqLayerSummary } from '../../ptq/index.ts';
 import { FLOAT_BITS, isFloatBits } from '../../quant/index.ts';
 import { manualSeed } from '../../tensor/index.ts';
-import { loadCheckpoint, RunDir } from '../../train/index.ts';
-import { bitsOption, intOption, stringOption, type Command } from '../command.ts';
-import { datasetName, DATA_OPTIONS } from '../data-setup.ts';
+import { modelConfigOf } from '../../train/index.ts';
+import { bitsOption, intOption, type Command } from '../command.ts';
+import { dataSpecFrom, describeData, USER_DATA_OPTIONS } from '../data-setup.ts';
+import { setErrorContext } from '../error-context.ts';
+import { loadModelSource, modelPathFrom, modelProvenance } from '../model-source.ts';
 import { info, output } from '../output.ts';
+import { FORCE_OPTION, openRunDir } from '../run-dir-setup.ts';
 import { Progress, withImageProgress } from '../progress.ts';
 import { defaultRunDir } from './train.ts';
 
@@ -57,13 +61,26 @@ export const ptqCommand: Command = {
     alphabet: { type: 'string', default: PTQ_DEFAULTS.convention, choices: ['signed', 'reference'], description: "'signed': 2^b levels (true b-bit); 'reference': 2^b+1 levels as the GPFQ code" },
     granularity: { type: 'string', default: PTQ_DEFAULTS.granularity, choices: ['layer', 'channel'], description: "one step size per output channel (default: BN networks' rows differ in scale, and one layer step clips the large ones) or per layer (the GPFQ paper's)" },
     'gram-dtype': { type: 'string', default: PTQ_DEFAULTS.gramDtype, choices: ['float32', 'float64'], description: "precision of the fast solver's per-batch Gram products (sums are float64); float64 is ~2x slower and matches --solver reference code for code" },
-    dataset: DATA_OPTIONS.dataset,
-    seed: DATA_OPTIONS.seed,
-    out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>)' },
+    dataset: USER_DATA_OPTIONS.dataset,
+    data: USER_DATA_OPTIONS.data,
+    labels: USER_DATA_OPTIONS.labels,
+    mean: USER_DATA_OPTIONS.mean,
+    std: USER_DATA_OPTIONS.std,
+    'input-size': USER_DATA_OPTIONS['input-size'],
+    seed: USER_DATA_OPTIONS.seed,
+    out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/ptq-<method>-<time>); an existing non-empty one needs --force' },
+    force: FORCE_OPTION,
   },
   run(o) {
-    const onnx = typeof o.onnx === 'string';
-    const checkpoint = onnx ? (o.onnx as string) : stringOption(o, 'checkpoint');
+    const which = modelPathFrom(o, { onnx: true });
+    const onnx = which.kind === 'onnx';
+    const checkpoint = which.path;
+    if (!onnx) {
+      // A quantized checkpoint would run the whole GPFQ pass before failing: refuse it from its header.
+      const mc = modelConfigOf(readSafetensorsMetadata(checkpoint), checkpoint);
+      if (mc.quant) throw new UsageError(`${checkpoint} is already quantized (a QAT or PTQ checkpoint); PTQ starts from a float checkpoint: give the float model.safetensors it was made from`);
+    }
+    const recorded = modelProvenance(which);
     const seed = intOption(o, 'seed', 0);
     manualSeed(seed);
     const config: PtqConfig = {
@@ -78,15 +95,21 @@ export const ptqCommand: Command = {
     const abits = bitsOption(o, 'abits', { allowFloat: true });
     if (onnx && !isFloatBits(abits)) throw new UsageError('--abits with --onnx: activation quantization is not exported for imported ONNX models yet; quantize the weights only');
     const calib = intOption(o, 'calib', 1);
-    const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('ptq', String(o.method)));
-    runDir.writeConfig({ command: 'ptq', checkpoint, ptq: config, abits, calib, seed });
-    const trainSet = loadDataset(datasetName(o), 'train');
-    if (calib > trainSet.length) throw new UsageError(`--calib ${calib}: the training set has only ${trainSet.length} images`);
-    const calibration = calibrationSet(trainSet, calib, seed);
-    info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images -> ${runDir.path}`);
+    // The model and data are loaded and checked against each other before the run directory is made.
     // An ONNX file is imported as a lowbit model (src/export) and its result written as low-bit ONNX.
-    const source = onnx ? loadOnnxForPtq(checkpoint) : loadCheckpoint(checkpoint);
-    const testSet = loadDataset(datasetName(o), 'test');
+    const source = loadModelSource(which);
+    const spec = dataSpecFrom(o, { recorded, source: checkpoint, ...(source.inputSize ? { inputSize: source.inputSize } : {}) });
+    setErrorContext({ model: source.input.source, data: describeData(spec) });
+    const trainSet = loadData(spec, 'train');
+    const testSet = loadData(spec, 'test');
+    checkDatasetFits(trainSet, source.input);
+    checkDatasetFits(testSet, source.input);
+    if (calib > trainSet.length) throw new UsageError(`--calib ${calib}: the training set has only ${trainSet.length} images; give --calib ${trainSet.length} or less`);
+    const runDir = openRunDir(o, defaultRunDir('ptq', String(o.method)), { resumable: false });
+    runDir.writeConfig({ command: 'ptq', checkpoint, ...(onnx ? { onnx: checkpoint } : {}), dataset: spec, ptq: config, abits, calib, seed, options: o });
+    const calibration = calibrationSet(trainSet, calib, seed);
+    info(`ptq: ${config.method} W${config.bits} on ${checkpoint}, ${calibration.shape[0]} calibration images of ${trainSet.name} -> ${runDir.path}`);
+    const metadata = datasetMetadata(recorded ?? trainSet);
     const test = new DataLoader(testSet, { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
     const run = runPtq({
       model: source.model,
@@ -99,9 +122,10 @@ export const ptqCommand: Command = {
       actBits: isFloatBits(abits) ? null : abits,
       fakeQuantModel: !onnx,
       runDir,
+      metadata,
       ...ptqProgress(config, testSet.length),
     });
-    if (onnx) savePtqOnnx(runDir.file('model.onnx'), run.model as ReturnType<typeof loadOnnxForPtq>['model'], run.reports, config);
+    if (onnx) savePtqOnnx(runDir.file('model.onnx'), run.model as ReturnType<typeof loadOnnxForPtq>['model'], run.reports, config, metadata);
     run.dispose();
     source.model.dispose();
     calibration.dispose();

@@ -1,10 +1,14 @@
 import { UsageError } from '../../errors.ts';
 import { ACT_QUANT_KINDS, TRAINABLE_WEIGHT_QUANT_KINDS, type ActQuantKind, type WeightQuantKind } from '../../quant/index.ts';
 import { AUX_DEFAULTS, QAT_QUANT_DEFAULTS, QAT_TRAINING_DEFAULTS, runAuxQat, runQat, type AuxOptions, type QatQuantOptions } from '../../qat/index.ts';
-import { RunDir } from '../../train/index.ts';
+import { readSafetensorsMetadata } from '../../nn/index.ts';
+import { modelConfigOf } from '../../train/index.ts';
 import { bitsOption, intOption, numberOption, type Command, type ParsedOptions } from '../command.ts';
-import { DATA_OPTIONS } from '../data-setup.ts';
+import { dataSpecFrom, describeData, USER_DATA_OPTIONS } from '../data-setup.ts';
+import { setErrorContext } from '../error-context.ts';
+import { modelPathFrom, modelProvenance } from '../model-source.ts';
 import { info, output } from '../output.ts';
+import { openRunDir, resumeOptions } from '../run-dir-setup.ts';
 import { checkResume, defaultRunDir, OPTIMIZER_OPTIONS, trainingOptionsFrom, trainingProgress } from './train.ts';
 
 const Q = QAT_QUANT_DEFAULTS;
@@ -58,25 +62,33 @@ export const qatCommand: Command = {
     'aux-weight': { type: 'string', default: String(AUX_DEFAULTS.weight), metavar: 'X', description: "weight beta of the auxiliary head's loss" },
     'aux-stages': { type: 'string', default: String(AUX_DEFAULTS.stages), metavar: 'N', description: '1: a fresh module at the fine-tune; 2: float network + module trained first (the paper)' },
     'aux-stage1-epochs': { type: 'string', default: String(AUX_DEFAULTS.stage1Epochs), metavar: 'N', description: 'epochs of stage 1 (--aux-stages 2), in RUN_DIR/stage1' },
-    ...DATA_OPTIONS,
+    ...USER_DATA_OPTIONS,
     ...OPTIMIZER_OPTIONS,
     epochs: { ...OPTIMIZER_OPTIONS.epochs, default: String(QAT_TRAINING_DEFAULTS.epochs) },
     lr: { ...OPTIMIZER_OPTIONS.lr, default: String(QAT_TRAINING_DEFAULTS.optimizer.lr) },
   },
-  run(o) {
-    if (typeof o.checkpoint !== 'string') throw new UsageError('--checkpoint is required: the float model to fine-tune (e.g. runs/r20/model.safetensors)');
+  run(given) {
+    if (typeof given.checkpoint !== 'string' || given.checkpoint === '') throw new UsageError('--checkpoint is required: the float model to fine-tune (e.g. runs/r20/model.safetensors)');
+    const which = modelPathFrom(given, { onnx: false });
+    const modelConfig = modelConfigOf(readSafetensorsMetadata(which.path), which.path);
+    // Everything the flags say is checked before the run directory is made.
+    qatQuantOptionsFrom(given);
+    auxOptionsFrom(given);
+    const dataset0 = dataSpecFrom(given, { recorded: modelProvenance(which), source: which.path, inputSize: modelConfig.inputSize });
+    trainingOptionsFrom(given, dataset0);
+    const runDir = openRunDir(given, defaultRunDir('qat', modelConfig.name), { resumable: true });
+    const o = resumeOptions(given, runDir);
     const quant = qatQuantOptionsFrom(o);
     const aux = auxOptionsFrom(o);
+    const dataset = dataSpecFrom(o, { recorded: modelProvenance(which), source: which.path, inputSize: modelConfig.inputSize });
+    const resume = checkResume(o, runDir);
+    setErrorContext({ model: `checkpoint ${which.path} (${modelConfig.name})`, data: describeData(dataset) });
     const r = (aux ? (a: Parameters<typeof runQat>[0]) => runAuxQat({ ...a, aux }) : runQat)({
-      checkpoint: o.checkpoint,
+      checkpoint: String(o.checkpoint),
       quant,
-      options: trainingOptionsFrom(o),
-      runDir: (modelConfig) => {
-        const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('qat', modelConfig.name));
-        checkResume(o, runDir);
-        return runDir;
-      },
-      resume: Boolean(o.resume),
+      options: trainingOptionsFrom(o, dataset),
+      runDir: () => runDir,
+      resume,
       config: { options: o },
       onModel: ({ modelConfig, quant: q, layers, macs }) => {
         const abits = q.act?.bits;

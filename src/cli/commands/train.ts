@@ -1,13 +1,15 @@
 import { join } from 'node:path';
-import { UsageError } from '../../errors.ts';
 import { MODEL_NAMES } from '../../models/index.ts';
 import { OPTIMIZER_NAMES, SCHEDULE_NAMES } from '../../optim/index.ts';
+import type { DataSpec } from '../../data/index.ts';
 import { lastCheckpointPath, RunDir, trainModel, TRAINING_DEFAULTS, type TrainingCallbacks, type TrainingOptions } from '../../train/index.ts';
 import { intOption, numberOption, stringOption, type Command, type ParsedOptions } from '../command.ts';
-import { DATA_OPTIONS, dataOptions } from '../data-setup.ts';
+import { dataOptions, dataSpecFrom, describeData, USER_DATA_OPTIONS } from '../data-setup.ts';
+import { setErrorContext } from '../error-context.ts';
 import { Progress } from '../progress.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { output, info } from '../output.ts';
+import { FORCE_OPTION, openRunDir, resumeOptions } from '../run-dir-setup.ts';
 
 const D = TRAINING_DEFAULTS;
 
@@ -20,15 +22,16 @@ export const OPTIMIZER_OPTIONS = {
   'weight-decay': { type: 'string', default: String(D.optimizer.weightDecay), metavar: 'X', description: 'weight decay (L2 for SGD/Adam, decoupled for AdamW)' },
   schedule: { type: 'string', default: D.schedule, choices: SCHEDULE_NAMES, description: 'learning-rate schedule over the epochs' },
   'label-smoothing': { type: 'string', default: String(D.labelSmoothing), metavar: 'X', description: 'label smoothing of the cross entropy' },
-  'no-augment': { type: 'boolean', description: 'turn off random crop + horizontal flip' },
-  out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/<command>-<model>-<time>)' },
-  resume: { type: 'boolean', description: "continue the run in --out from its last checkpoint" },
+  'no-augment': { type: 'boolean', description: "turn off the data set's augmentation (random crop; horizontal flip where mirrored images keep their class, not for MNIST)" },
+  out: { type: 'string', short: 'o', metavar: 'DIR', description: 'run directory (default runs/<command>-<model>-<time>); an existing non-empty one needs --resume or --force' },
+  resume: { type: 'boolean', description: "continue the run in --out from its last checkpoint, with the run's recorded flags" },
+  force: FORCE_OPTION,
 } as const;
 
 /** The data and optimizer flags as the library's TrainingOptions. */
-export function trainingOptionsFrom(o: ParsedOptions): TrainingOptions {
+export function trainingOptionsFrom(o: ParsedOptions, dataset: DataSpec): TrainingOptions {
   return {
-    ...dataOptions(o, !o['no-augment']),
+    ...dataOptions(o, !o['no-augment'], dataset),
     epochs: intOption(o, 'epochs', 1),
     optimizer: {
       name: o.optimizer as TrainingOptions['optimizer']['name'],
@@ -42,18 +45,26 @@ export function trainingOptionsFrom(o: ParsedOptions): TrainingOptions {
   };
 }
 
+/** The files a run writes, removed by --force before a new run goes into the directory. */
+const RUN_FILES = ['config.json', 'metrics.jsonl', 'result.json', 'report.md', 'report.html', 'model.safetensors', 'codes.safetensors', 'model.onnx', 'aux.safetensors', 'checkpoints', 'stage1'];
+
+export function clearRunFiles(runDir: RunDir): void {
+  for (const f of RUN_FILES) rmSync(runDir.file(f), { recursive: true, force: true });
+  mkdirSync(runDir.checkpointDir, { recursive: true });
+}
+
 export function defaultRunDir(command: string, model: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   return join('runs', `${command}-${model}-${stamp}`);
 }
 
-/** Refuses to overwrite a run directory that holds a run unless --resume was given. */
+/**
+ * --force over a finished or interrupted run starts it anew, so its files go first. (--resume where no
+ * checkpoint is yet starts the run: queues pass it whenever the folder exists.)
+ */
 export function checkResume(o: ParsedOptions, runDir: RunDir): boolean {
-  const resume = Boolean(o.resume);
-  if (!resume && existsSync(lastCheckpointPath(runDir))) {
-    throw new UsageError(`${runDir.path} already holds a run: pass --resume to continue it, or choose another --out`);
-  }
-  return resume;
+  if (o.force) clearRunFiles(runDir);
+  return Boolean(o.resume) && existsSync(lastCheckpointPath(runDir));
 }
 
 /** The progress bar per epoch and the lines a training command prints. */
@@ -90,14 +101,17 @@ export const trainCommand: Command = {
   options: {
     model: { type: 'string', short: 'm', default: 'resnet20', choices: MODEL_NAMES, description: 'architecture' },
     widths: { type: 'string', metavar: 'LIST', description: 'comma-separated per-layer widths (see the model zoo)' },
-    ...DATA_OPTIONS,
+    ...USER_DATA_OPTIONS,
     ...OPTIMIZER_OPTIONS,
   },
-  run(o) {
-    const options = trainingOptionsFrom(o);
+  run(given) {
+    const runDir = openRunDir(given, defaultRunDir('train', stringOption(given, 'model')), { resumable: true });
+    const o = resumeOptions(given, runDir);
     const modelName = stringOption(o, 'model');
-    const runDir = new RunDir(typeof o.out === 'string' ? o.out : defaultRunDir('train', modelName));
+    const dataset = dataSpecFrom(o);
+    const options = trainingOptionsFrom(o, dataset);
     const resume = checkResume(o, runDir);
+    setErrorContext({ model: `model ${modelName}`, data: describeData(dataset) });
     const { summary } = trainModel({
       model: modelName,
       ...(typeof o.widths === 'string' ? { widths: o.widths.split(',').map(Number) } : {}),
