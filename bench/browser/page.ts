@@ -54,7 +54,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Like bench/runtime: reps repetitions of >= minSeconds each, images/s of each. */
+/** Like bench/runtime: reps repetitions of >= minSeconds each (after one warm-up run), images/s of each. */
 async function time(run: () => unknown, batch: number, reps: number, minSeconds: number): Promise<number[]> {
   await run();
   const samples: number[] = [];
@@ -86,19 +86,17 @@ async function main(): Promise<void> {
     await post('/result', { logits });
     return;
   }
-  const results: { side: string; batch: number; imagesPerSecond: number; best: number; samples: number[] }[] = [];
-  const record = (side: string, batch: number, samples: number[]) => {
-    results.push({ side, batch, imagesPerSecond: median(samples), best: Math.max(...samples), samples });
-    log(`${side} batch ${batch}: ${median(samples).toFixed(0)} images/s (best ${Math.max(...samples).toFixed(0)})`);
-  };
+  // Every (side, batch) is set up first, then the repetitions go round robin over them, so that on a
+  // shared machine each side sees the same load over time (run one after the other, a side that
+  // happens to meet a busy minute loses to one that does not).
+  const runs: { side: string; batch: number; run: () => unknown }[] = [];
   const maxBatch = Math.max(...cfg.batches!);
   for (const s of cfg.ints) {
     const { plan, meta } = rt.loadPlan(await bytes(`/files/${s.file}`), s.file);
     const [h, w] = meta.modelConfig.inputSize;
     const pixels = new Uint8Array(maxBatch * h * w * meta.modelConfig.inChannels);
     for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 131 + (i >> 7)) & 255;
-    for (const batch of cfg.batches!) record(s.name, batch, await time(() => plan.run(pixels, batch), batch, cfg.reps!, cfg.minSeconds!));
-    plan.dispose();
+    for (const batch of cfg.batches!) runs.push({ side: s.name, batch, run: () => plan.run(pixels, batch) });
   }
   if ((cfg.floats ?? []).length > 0) {
     // A computed specifier: the bundler leaves it alone and the browser loads onnxruntime-web's own file.
@@ -113,10 +111,18 @@ async function main(): Promise<void> {
         const x = new Float32Array(batch * per);
         for (let i = 0; i < x.length; i++) x[i] = (((i * 131 + (i >> 7)) & 255) / 255 - cfg.mean!) / cfg.std!;
         const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [batch, ...s.inputShape!]) };
-        record(s.name, batch, await time(() => session.run(feeds), batch, cfg.reps!, cfg.minSeconds!));
+        runs.push({ side: s.name, batch, run: () => session.run(feeds) });
       }
     }
   }
+  const samples = runs.map(() => [] as number[]);
+  for (const r of runs) await time(r.run, r.batch, 1, cfg.minSeconds!); // warm-up: first calls compile and allocate
+  for (let rep = 0; rep < cfg.reps!; rep++) {
+    for (const [i, r] of runs.entries()) samples[i].push(...(await time(r.run, r.batch, 1, cfg.minSeconds!)));
+    log(`repetition ${rep + 1} of ${cfg.reps}`);
+  }
+  const results = runs.map((r, i) => ({ side: r.side, batch: r.batch, imagesPerSecond: median(samples[i]), best: Math.max(...samples[i]), samples: samples[i] }));
+  for (const r of results) log(`${r.side} batch ${r.batch}: ${r.imagesPerSecond.toFixed(0)} images/s (best ${r.best.toFixed(0)})`);
   await post('/result', { userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated, results });
 }
 
