@@ -337,6 +337,17 @@ double peakMacsPerSecond(Isa isa, double seconds) {
   }
 }
 
+void runEpilogueRows(Isa isa, const ConvArgs& a, const int32_t* acc, int accStride, int64_t rowBegin, int64_t rowEnd) {
+  switch (isa) {
+#ifdef LOWBIT_RT_X86
+    case Isa::Avx512Vnni: avx512vnni::epilogueRows(a, acc, accStride, rowBegin, rowEnd); return;
+    case Isa::AvxVnni: avxvnni::epilogueRows(a, acc, accStride, rowBegin, rowEnd); return;
+    case Isa::Avx2: avx2::epilogueRows(a, acc, accStride, rowBegin, rowEnd); return;
+#endif
+    default: portable::epilogueRows(a, acc, accStride, rowBegin, rowEnd); return;
+  }
+}
+
 void runConvRows(Isa isa, const ConvArgs& a, int64_t rowBegin, int64_t rowEnd) {
   switch (isa) {
 #ifdef LOWBIT_RT_X86

@@ -54,6 +54,11 @@ bool isaAvailable(Isa isa);
 // Rows (output pixels n * outH * outW + oh * outW + ow) [rowBegin, rowEnd) of a batch.
 void runConvRows(Isa isa, const ConvArgs& a, int64_t rowBegin, int64_t rowEnd);
 
+// The epilogue of rows [rowBegin, rowEnd) alone, on int32 accumulators computed elsewhere
+// (acc[(row - rowBegin) * accStride + o], the ones channel at o = oc when oddOnes): the same float
+// operations as runConvRows, so the same bits.
+void runEpilogueRows(Isa isa, const ConvArgs& a, const int32_t* acc, int accStride, int64_t rowBegin, int64_t rowEnd);
+
 // Rows handled per call of the micro-kernel on an ISA (what a parallel loop should split on).
 int rowsPerTile(Isa isa);
 

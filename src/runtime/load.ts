@@ -1,5 +1,5 @@
 /** A saved integer plan, or a lowbit QAT checkpoint compiled into one, ready to classify 8-bit images. */
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import type { DatasetName } from '../data/index.ts';
 import type { IntPlan } from './int-plan.ts';
@@ -38,15 +38,17 @@ function intModel(plan: IntPlan, modelConfig: PlanMeta['modelConfig']): IntModel
 }
 
 /**
- * A saved plan (savePlan; loads without libtorch) or a QAT checkpoint (model.safetensors of lowbit
- * qat), compiled here with the data set's normalization.
+ * A saved plan (savePlan; loads without libtorch), a QAT checkpoint (model.safetensors of lowbit
+ * qat), or lowbit's QDQ ONNX export of one (FILE.onnx), compiled here with the data set's
+ * normalization (an ONNX file's recorded one when it has it).
  */
 export async function loadIntModel(path: string, opts: LoadIntModelOptions = {}): Promise<IntModel> {
-  if (!existsSync(path)) throw new LowbitError(`${path} does not exist: pass a QAT checkpoint (RUN_DIR/model.safetensors) or a plan saved with 'lowbit run --save'`);
+  if (!existsSync(path)) throw new LowbitError(`${path} does not exist: pass a QAT checkpoint (RUN_DIR/model.safetensors), its 'lowbit export' ONNX file or a plan saved with 'lowbit run --save'`);
   if (startsLikePlan(path)) {
     const { plan, meta } = loadPlan(path, { isa: opts.isa });
     return intModel(plan, meta.modelConfig);
   }
+  if (/\.onnx$/i.test(path)) return loadOnnxIntModel(path, opts);
   // Only a checkpoint needs libtorch (to rebuild the fake-quant model), so it is imported here.
   const { loadCheckpoint } = await import('../train/index.ts');
   const { compileResNet } = await import('./compile-resnet.ts');
@@ -63,6 +65,22 @@ export async function loadIntModel(path: string, opts: LoadIntModelOptions = {})
   model.eval();
   const plan = compileResNet(model, { mean: entry.mean, std: entry.std, inputSize: modelConfig.inputSize, isa: opts.isa });
   return intModel(plan, modelConfig as unknown as PlanMeta['modelConfig']);
+}
+
+async function loadOnnxIntModel(path: string, opts: LoadIntModelOptions): Promise<IntModel> {
+  const { readQdqGraph } = await import('../export/index.ts');
+  const { DATASET_CATALOG, readDatasetMetadata } = await import('../data/index.ts');
+  const { resnetSpecFromOnnx } = await import('./onnx-resnet.ts');
+  const { compileResNetSpec } = await import('./resnet-spec.ts');
+  const g = readQdqGraph(new Uint8Array(readFileSync(path)), path);
+  const r = resnetSpecFromOnnx(g, path);
+  // The file's recorded normalization wins over --dataset (lowbit export writes none yet: then the data set's).
+  const norm = readDatasetMetadata(g.metadata, path) ?? DATASET_CATALOG[opts.dataset ?? 'fashion-mnist'];
+  if (norm.mean.length !== r.inChannels) {
+    throw new LowbitError(`${path}: the model takes ${r.inChannels}-channel images but the normalization has ${norm.mean.length} channels; pass the data set it was trained on`);
+  }
+  const plan = compileResNetSpec(r.spec, { mean: norm.mean, std: norm.std, inputSize: r.inputSize, isa: opts.isa });
+  return intModel(plan, { name: 'resnet', inChannels: r.inChannels, numClasses: r.numClasses, inputSize: r.inputSize });
 }
 
 /** Index of the largest logit of each image. */

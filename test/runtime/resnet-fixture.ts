@@ -16,10 +16,10 @@ export function quantConfig(bits: number): QuantConfig {
   return { weight: { kind: 'sawb', bits }, act: { kind: 'pact', bits }, firstLast: { bits: 8 } };
 }
 
-export function fakeQuantResNet(bits: number, size: number, seed: number): Module {
+export function fakeQuantResNet(bits: number, size: number, seed: number, config: QuantConfig = quantConfig(bits)): Module {
   manualSeed(seed);
   const model = createModel(fixtureConfig(size));
-  quantizeModel(model, quantConfig(bits));
+  quantizeModel(model, config);
   const r = rng(seed);
   noGrad(() => {
     for (const m of model.modules()) {

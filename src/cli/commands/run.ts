@@ -11,11 +11,12 @@ export const runCommand: Command = {
   examples: [
     'lowbit run --model runs/w2a2/model.safetensors',
     'lowbit run --model runs/w2a2/model.safetensors --bench --batch 1',
+    'lowbit export --checkpoint runs/w2a2/model.safetensors && lowbit run --model runs/w2a2/model.onnx',
     'LOWBIT_RUNTIME_ISA=portable lowbit run --model runs/w2a2/model.safetensors --bench',
     'lowbit run --model runs/w2a2/model.safetensors --save w2a2.lbit && lowbit run --model w2a2.lbit',
   ],
   options: {
-    model: { type: 'string', short: 'm', metavar: 'PATH', description: 'a QAT checkpoint (model.safetensors written by lowbit qat) or a plan saved with --save' },
+    model: { type: 'string', short: 'm', metavar: 'PATH', description: 'a QAT checkpoint (model.safetensors written by lowbit qat), its QDQ ONNX from lowbit export (FILE.onnx), or a plan saved with --save' },
     save: { type: 'string', metavar: 'PLAN', description: 'also write the compiled plan (packed weights, loads without libtorch) to this file' },
     batch: { type: 'string', default: '64', metavar: 'N', description: 'images per run' },
     bench: { type: 'boolean', description: 'time the model (median images/s) instead of classifying the test set' },
