@@ -117,17 +117,34 @@ function accuracyTable(group: PtqGroup): string {
   return tableHtml(header, rows, best);
 }
 
+/**
+ * Where a per-layer error chart cuts its axis: when one method's largest error is more than 3x another's
+ * (RTN at 2 bits reaches several hundred %), at twice the smaller maximum, so both can be read.
+ */
+export function errorClip(series: readonly (readonly (number | null)[])[]): number | undefined {
+  const maxes = series.map((v) => Math.max(0, ...v.filter((x): x is number => x !== null && Number.isFinite(x)))).filter((m) => m > 0);
+  if (maxes.length < 2) return undefined;
+  const low = Math.min(...maxes);
+  return Math.max(...maxes) > 3 * low ? 2 * low : undefined;
+}
+
 function layerErrorPlots(group: PtqGroup): string[] {
   return group.bits.map((b) => {
     const runs = group.methods.map((m) => findPtqRun(group, m, b));
     const layers = runs.find((r) => r)!.ptq!.layers;
+    const series = group.methods.flatMap((m, i) => (runs[i] ? [{ name: methodLabel(m), color: methodColor(m, i), values: layers.map((_, j) => (runs[i]!.ptq!.layers[j] ? 100 * runs[i]!.ptq!.layers[j].relativeError : null)) }] : []));
+    const clipAt = errorClip(series.map((s) => s.values));
+    const cut = clipAt === undefined ? [] : series.map((s) => ({ name: s.name, n: s.values.filter((v) => v !== null && v > clipAt).length })).filter((c) => c.n > 0);
+    const caption = cut.length ? `The axis stops at ${clipAt!.toFixed(0)}%: ${cut.map((c) => `${c.n} ${c.name} bar${c.n === 1 ? '' : 's'}`).join(', ')} above it ${cut.length === 1 && cut[0].n === 1 ? 'is' : 'are'} cut, with the value written on top.` : undefined;
     return figure(
       barChart({
         title: `Per-layer relative error, W${b}`,
         yLabel: 'relative output error (%)',
         categories: layers.map((l) => `${l.name} (${l.bits}b)`),
-        series: group.methods.flatMap((m, i) => (runs[i] ? [{ name: methodLabel(m), color: methodColor(m, i), values: layers.map((_, j) => (runs[i]!.ptq!.layers[j] ? 100 * runs[i]!.ptq!.layers[j].relativeError : null)) }] : [])),
+        series,
+        clipAt,
       }),
+      caption,
     );
   });
 }
