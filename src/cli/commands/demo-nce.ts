@@ -102,7 +102,8 @@ export function nceStage(ctx: DemoContext): StageRunner {
       retrainDir.writeResult({
         command: 'nce retrain',
         model: derived.modelConfig,
-        widths: derived.widths,
+        // Not `widths`: a report reads that key as the search's [{layer, base, searched}] list (nce-search has it).
+        searchedWidths: derived.widths,
         flopsRatio: derived.flopsRatio,
         paramsRatio: derived.paramsRatio,
         wbits: quant.weight.bits,

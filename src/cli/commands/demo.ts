@@ -44,7 +44,8 @@ export const demoCommand: Command = {
   async run(o) {
     const out = String(o.out);
     const stages = parseStages(String(o.stages));
-    const floatCheckpoint = typeof o.float === 'string' ? o.float : COMMITTED_FLOAT;
+    // Recorded relative to the working directory, as lowbit's other commands record their checkpoints.
+    const floatCheckpoint = typeof o.float === 'string' ? o.float : relative(process.cwd(), COMMITTED_FLOAT) || COMMITTED_FLOAT;
     if (!existsSync(floatCheckpoint)) throw new UsageError(`--float ${floatCheckpoint} does not exist: pass a float ResNet-20 checkpoint (lowbit train --model resnet20 writes RUN_DIR/model.safetensors)`);
     const budget = o.quick ? QUICK_BUDGET : DEMO_BUDGET;
     const ctx: DemoContext = { out, floatCheckpoint, budget, seed: intOption(o, 'seed', 0) };
@@ -74,7 +75,8 @@ function demoSummary(ctx: DemoContext, invoked: { stage: DemoStage; reused: bool
     const inv = invoked.find((x) => x.stage === s);
     stages[s] = { seconds: record.seconds, finishedAt: record.finishedAt, budget: ctx.budget[s], thisRun: inv ? (inv.reused ? 'reused' : 'ran') : 'earlier', summary: record.summary };
   }
-  const ptqFloat = (readStageRecord(ctx.out, 'ptq')?.summary.floatAccuracy as number | undefined) ?? undefined;
+  const ptq = readStageRecord(ctx.out, 'ptq')?.summary;
+  const ptqFloat = ptq ? { accuracy: ptq.floatAccuracy as number, testImages: ptq.testImages as number } : undefined;
   return {
     command: 'demo',
     model: 'resnet20',
@@ -88,16 +90,19 @@ function demoSummary(ctx: DemoContext, invoked: { stage: DemoStage; reused: bool
 }
 
 /** The float model's test accuracy (the PTQ stage's, else measured here) and its conv/linear weight bytes. */
-function floatBaseline(checkpoint: string, accuracy: number | undefined): Record<string, unknown> {
+function floatBaseline(checkpoint: string, measured: { accuracy: number; testImages: number } | undefined): Record<string, unknown> {
   const { model, extraTensors } = loadCheckpoint(checkpoint);
   for (const t of extraTensors.values()) t.dispose();
   const layers = model
     .parameters()
     .filter((p) => p.shape.length >= 2)
     .map((p) => ({ numel: p.shape.reduce((a, b) => a * b, 1), bits: 32 }));
-  let testAccuracy = accuracy;
-  if (testAccuracy === undefined) testAccuracy = evaluate(model, new DataLoader(loadDataset(DEMO_DATASET, 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' })).accuracy;
+  let result = measured;
+  if (result === undefined) {
+    const r = evaluate(model, new DataLoader(loadDataset(DEMO_DATASET, 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' }));
+    result = { accuracy: r.accuracy, testImages: r.count };
+  }
   model.dispose();
   const recipe = join(REPO, 'results', 'float', 'resnet20.json');
-  return { checkpoint: relative(process.cwd(), checkpoint) || checkpoint, testAccuracy, weightStorage: weightBytes(layers), recipe: checkpoint === COMMITTED_FLOAT && existsSync(recipe) ? relative(process.cwd(), recipe) : null };
+  return { checkpoint, testAccuracy: result.accuracy, testImages: result.testImages, weightStorage: weightBytes(layers), recipe: checkpoint === COMMITTED_FLOAT && existsSync(recipe) ? relative(process.cwd(), recipe) : null };
 }
