@@ -58,6 +58,8 @@ th, td { padding: 5px 12px; text-align: right; border-bottom: 1px solid var(--so
 th { position: sticky; top: 0; background: #fafbfc; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); }
 th:first-child, td:first-child { text-align: left; }
 td.best { font-weight: 700; }
+th.prose, td.prose { text-align: left; white-space: normal; min-width: 260px; max-width: 520px; }
+figcaption { max-width: 900px; margin-top: 4px; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
 code { background: var(--soft); padding: 1px 5px; border-radius: 4px; }
 pre { background: #f6f8fa; padding: 12px; border-radius: 8px; overflow: auto; max-height: 320px; }
@@ -77,10 +79,11 @@ export function inlineMarkup(s: string): string {
     .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, label: string, href: string) => (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(href) ? m : `<a href="${href}">${label}</a>`));
 }
 
-/** A table; `best` marks cells to embolden by [row, column]. */
-function tableHtml(header: string[], rows: string[][], best: Set<string> = new Set()): string {
-  const head = html('thead', {}, html('tr', {}, header.map((h) => html('th', { scope: 'col' }, text(h)))));
-  const body = html('tbody', {}, rows.map((r, i) => html('tr', {}, r.map((c, j) => html('td', { class: best.has(`${i},${j}`) ? 'best' : undefined }, text(c))))));
+/** A table; `best` marks cells to embolden by [row, column]; `prose` columns are left-aligned text that may wrap. */
+function tableHtml(header: string[], rows: string[][], best: Set<string> = new Set(), prose: readonly number[] = []): string {
+  const cls = (j: number, extra?: string) => [prose.includes(j) ? 'prose' : '', extra ?? ''].filter(Boolean).join(' ') || undefined;
+  const head = html('thead', {}, html('tr', {}, header.map((h, j) => html('th', { scope: 'col', class: cls(j) }, text(h)))));
+  const body = html('tbody', {}, rows.map((r, i) => html('tr', {}, r.map((c, j) => html('td', { class: cls(j, best.has(`${i},${j}`) ? 'best' : undefined) }, text(c))))));
   return html('div', { class: 'table-wrap' }, html('table', {}, [head, body]));
 }
 
@@ -247,14 +250,14 @@ function widthsSection(run: RunRecord, index: number): string {
   return section(`widths-${index + 1}`, `Layer widths (NCE): ${run.name}`, lede, [html('div', { class: 'row' }, [figure(chart), tableHtml(header, rows)])]);
 }
 
-function simpleTable(t: { header: string[]; rows: string[][] }): string {
-  return tableHtml(t.header, t.rows);
+function simpleTable(t: { header: string[]; rows: string[][] }, prose: readonly number[] = []): string {
+  return tableHtml(t.header, t.rows, new Set(), prose);
 }
 
 /** The demo's own sections: stage times and budgets, QAT arms, NCE network, export. */
 function demoSections(demo: DemoSummary): { stages: string; qat?: string; nce?: string; export?: string } {
   const out: { stages: string; qat?: string; nce?: string; export?: string } = {
-    stages: section('stages', 'Stages', 'What each stage of this demo directory ran on and how long it took (seconds of the run that made it; a reused stage keeps its time).', [simpleTable(stageRows(demo))]),
+    stages: section('stages', 'Stages', 'What each stage of this demo directory ran on and how long it took (seconds of the run that made it; a reused stage keeps its time).', [simpleTable(stageRows(demo), [3])]),
   };
   const qat = qatRows(demo);
   if (qat) out.qat = section('qat', 'Quantization-aware training, W2A2 (short budget)', inlineMarkup(qatLede(demo)), [simpleTable(qat)]);
