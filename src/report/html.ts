@@ -1,6 +1,6 @@
 /**
  * The HTML report: one self-contained page (inline CSS and inline SVG, no scripts, fonts, images or
- * links outside the page) with the plots next to the tables of numbers they show.
+ * links outside the page except relative links to result tables a demo names) with the plots next to the tables of numbers they show.
  */
 import { barChart, histogramChart, lineChart, MUTED, PALETTE, type LineSeries } from './charts.ts';
 import {
