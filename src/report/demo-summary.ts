@@ -8,7 +8,7 @@
  * html.ts converts it.
  */
 import { pct } from './format.ts';
-import type { RunCollection } from './run-data.ts';
+import type { RunCollection, RunRecord } from './run-data.ts';
 
 export interface WeightStorage {
   bytes: number;
@@ -72,6 +72,21 @@ export function budgetPhrase(stage: string, budget: Record<string, unknown>, sum
   }
 }
 
+const QUANTIZER_LABELS: Record<string, string> = { sawb: 'SAWB', pact: 'PACT', lsq: 'LSQ', dorefa: 'DoReFa', uniform: 'uniform' };
+
+/** "2-bit SAWB weights, 2-bit PACT activations, first and last layer 8-bit", from a recorded QuantConfig. */
+export function quantPhrase(quant: unknown): string | null {
+  const q = quant as { weight?: { kind?: string; bits?: number }; act?: { kind?: string; bits?: number } | null; firstLast?: unknown } | undefined;
+  if (!q?.weight) return null;
+  const label = (k: string | undefined) => QUANTIZER_LABELS[k ?? ''] ?? k ?? '?';
+  const act = q.act ? `${q.act.bits}-bit ${label(q.act.kind)} activations` : 'float activations';
+  const fl = q.firstLast as { bits?: number } | 'float' | undefined;
+  const ends = fl === 'float' ? ', first and last layer float' : typeof fl?.bits === 'number' ? `, first and last layer ${fl.bits}-bit` : '';
+  return `${q.weight.bits}-bit ${label(q.weight.kind)} weights, ${act}${ends}`;
+}
+
+const runNamed = (collection: RunCollection, name: string): RunRecord | undefined => collection.runs.find((r) => r.name === name);
+
 /** The paragraphs under the title. */
 export function demoNotes(d: DemoSummary): string[] {
   const notes: string[] = [];
@@ -127,9 +142,11 @@ export function qatRows(d: DemoSummary): { header: string[]; rows: string[][] } 
   return { header: ['arm (run directory)', 'W/A', 'test acc (%)', 'drop (pp)', 'weights (vs float)', 'seconds', 'train img/s'], rows: rows.map((r, i) => [`${r[0]} (${arms[i].dir})`, ...r.slice(1)]) };
 }
 
-export function qatLede(d: DemoSummary): string {
+export function qatLede(d: DemoSummary, collection: RunCollection): string {
   const qat = d.stages.qat!;
-  return `Fine-tuning of the float model with 2-bit weights and 2-bit activations (SAWB / PACT, first and last layer 8-bit), ${budgetPhrase('qat', qat.budget, qat.summary)}, plain and with the full-precision auxiliary module (its head is dropped after training). Test accuracy of the low-precision network on the full test set; drop from the float model's ${pct(d.float.testAccuracy)}%.`;
+  const arms = (qat.summary.runs ?? []) as QatArm[];
+  const quant = arms.map((a) => quantPhrase(runNamed(collection, a.dir)?.config?.quant)).find((q) => q !== null);
+  return `Fine-tuning of the float model${quant ? ` with ${quant}` : ''}, ${budgetPhrase('qat', qat.budget, qat.summary)}, plain and with the full-precision auxiliary module (its head is dropped after training). Test accuracy of the low-precision network on the full test set; drop from the float model's ${pct(d.float.testAccuracy)}%.`;
 }
 
 /** network | widths | MACs | params | ratios | W2A2 test acc. */
@@ -148,9 +165,16 @@ export function nceRows(d: DemoSummary): { header: string[]; rows: string[][] } 
   };
 }
 
-export function nceLede(d: DemoSummary): string {
+export function nceLede(d: DemoSummary, collection: RunCollection): string {
   const nce = d.stages.nce!;
-  return `A W2A2 supernet of ${modelLabel(d.model)} started from the float model searched per-layer widths (channel expansion up to 2×), ${budgetPhrase('nce', nce.budget, nce.summary)}. The derived network was then trained from scratch through the retraining path (float, then W2A2 QAT). The original network's row has no accuracy: this demo does not retrain it through the same path, so the QAT numbers above (fine-tuned from a fully trained float model) are not its comparison.`;
+  const search = runNamed(collection, 'nce-search')?.config ?? {};
+  const supernet = (search.supernet ?? {}) as { expansionLimit?: number; quant?: unknown };
+  const hyper = (search.search ?? {}) as { weightLr?: number; archLr?: number };
+  const quant = quantPhrase(supernet.quant);
+  const start = typeof search.init === 'string' ? `started from \`${search.init}\`` : 'started from scratch';
+  const expansion = typeof supernet.expansionLimit === 'number' ? (supernet.expansionLimit > 1 ? `, widths up to ${supernet.expansionLimit}× the original` : ', widths at most the original') : '';
+  const lrs = typeof hyper.weightLr === 'number' && typeof hyper.archLr === 'number' ? ` (weight lr ${hyper.weightLr}, width-logit lr ${hyper.archLr})` : '';
+  return `A supernet of ${modelLabel(d.model)}${quant ? ` (${quant})` : ''} ${start} searched per-layer widths${expansion}${lrs}: ${budgetPhrase('nce', nce.budget, nce.summary)}. The derived network was then trained from scratch through the retraining path (float, then QAT). The original network's row has no accuracy: this demo does not retrain it through the same path, and the QAT numbers above (fine-tuned from a fully trained float model) are not its comparison.`;
 }
 
 interface ExportFile {
@@ -175,16 +199,15 @@ export function exportRows(d: DemoSummary): { header: string[]; rows: string[][]
   const float = files.find((f) => f.role === 'float');
   const rows = files.map((f) => [
     f.label,
-    `export/${f.onnx}`,
+    `export/${f.onnx} (opset ${f.opset})`,
     `${kib(f.onnxBytes)} KiB`,
     float && f !== float ? `1/${(float.onnxBytes / f.onnxBytes).toFixed(1)}` : '1',
-    `${kib(f.checkpointBytes)} KiB`,
     `${f.integerLayers} of ${f.layers}`,
-    String(f.opset),
     pct(f.ortAccuracy),
     pct(f.lowbitAccuracy),
+    `${kib(f.checkpointBytes)} KiB`,
   ]);
-  return { header: ['model', 'ONNX file', 'ONNX size', 'vs float ONNX', 'checkpoint (safetensors)', 'integer-weight layers', 'opset', 'onnxruntime test acc (%)', 'lowbit test acc (%)'], rows };
+  return { header: ['model', 'ONNX file', 'size', 'vs float', 'integer layers', 'onnxruntime acc (%)', 'lowbit acc (%)', 'checkpoint size'], rows };
 }
 
 export function exportLede(d: DemoSummary): string {

@@ -7,6 +7,7 @@ import {
   accuracyRows,
   bestTestAccuracy,
   epochRows,
+  hasEpochNumbers,
   pct,
   ptqLede,
   reportNotes,
@@ -227,7 +228,7 @@ function trainingSection(run: RunRecord, index: number): string {
   if (ep.length >= 2 && losses.length) figures.push(figure(lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: losses, width: 500, height: 300, integerX: true })));
   if (ep.length >= 2 && accs.length) figures.push(figure(lineChart({ title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy (%)', series: accs, width: 500, height: 300, integerX: true })));
   const best = bestTestAccuracy(run);
-  const lede = `${escapeXml(run.kind === 'qat' ? 'Quantization-aware training' : run.kind === 'nce' ? 'Channel-search (NCE) training' : 'Training')} in <code>${escapeXml(run.path)}</code>: ${ep.length} epochs${best !== undefined ? `, best test accuracy <strong>${pct(best)}%</strong>` : ''}.`;
+  const lede = `${escapeXml(run.kind === 'qat' ? 'Quantization-aware training' : run.kind === 'nce' ? 'Channel-search (NCE) training' : 'Training')} in <code>${escapeXml(run.path)}</code>: ${ep.length} epoch${ep.length === 1 ? '' : 's'}${best !== undefined ? `, best test accuracy <strong>${pct(best)}%</strong>` : ''}.`;
   const { header, rows } = epochRows(run);
   return section(`training-${index + 1}`, `Training: ${runTitle(run)}`, lede, [html('div', { class: 'row' }, figures), html('h3', {}, text('Epochs')), tableHtml(header, rows)]);
 }
@@ -255,14 +256,14 @@ function simpleTable(t: { header: string[]; rows: string[][] }, prose: readonly 
 }
 
 /** The demo's own sections: stage times and budgets, QAT arms, NCE network, export. */
-function demoSections(demo: DemoSummary): { stages: string; qat?: string; nce?: string; export?: string } {
+function demoSections(demo: DemoSummary, collection: RunCollection): { stages: string; qat?: string; nce?: string; export?: string } {
   const out: { stages: string; qat?: string; nce?: string; export?: string } = {
     stages: section('stages', 'Stages', 'What each stage of this demo directory ran on and how long it took (seconds of the run that made it; a reused stage keeps its time).', [simpleTable(stageRows(demo), [3])]),
   };
   const qat = qatRows(demo);
-  if (qat) out.qat = section('qat', 'Quantization-aware training, W2A2 (short budget)', inlineMarkup(qatLede(demo)), [simpleTable(qat)]);
+  if (qat) out.qat = section('qat', 'Quantization-aware training, W2A2 (short budget)', inlineMarkup(qatLede(demo, collection)), [simpleTable(qat)]);
   const nce = nceRows(demo);
-  if (nce) out.nce = section('nce', 'NCE width search and retraining (short budget)', inlineMarkup(nceLede(demo)), [simpleTable(nce)]);
+  if (nce) out.nce = section('nce', 'NCE width search and retraining (short budget)', inlineMarkup(nceLede(demo, collection)), [simpleTable(nce)]);
   const ex = exportRows(demo);
   if (ex) out.export = section('export', 'Export to ONNX', inlineMarkup(exportLede(demo)), [simpleTable(ex)]);
   return out;
@@ -280,11 +281,11 @@ function runsSection(collection: RunCollection): string {
 export function htmlReport(collection: RunCollection, reportText: ReportText = {}): string {
   const title = reportTitle(collection, reportText);
   const groups = ptqGroups(collection.runs);
-  const trained = collection.runs.filter((r) => r.epochs.length > 0);
+  const trained = collection.runs.filter(hasEpochNumbers);
   const searched = collection.runs.filter((r) => r.widths && r.widths.length > 0);
   const methods = [...new Set(groups.flatMap((g) => g.methods))].sort(compareMethods);
   const demo = demoSummary(collection);
-  const d = demo ? demoSections(demo) : null;
+  const d = demo ? demoSections(demo, collection) : null;
   const sections = [
     ...(d ? [d.stages] : []),
     ...groups.map((g, i) => ptqSection(g, i, groups.length)),

@@ -89,6 +89,11 @@ export function bestTestAccuracy(run: RunRecord): number | undefined {
   return accs.length > 0 ? Math.max(...accs) : undefined;
 }
 
+/** Runs with loss or accuracy per epoch (a search's epoch lines carry other numbers). */
+export function hasEpochNumbers(r: RunRecord): boolean {
+  return r.epochs.some((e) => [e.trainLoss, e.trainAccuracy, e.testLoss, e.testAccuracy].some((v) => v !== undefined));
+}
+
 function headlineAccuracy(r: RunRecord): number | undefined {
   if (r.ptq) return r.ptq.quantizedAccuracy;
   const v = r.result?.testAccuracy;
@@ -131,7 +136,8 @@ export function ptqLede(group: PtqGroup): string {
   const granularities = [...new Set(group.runs.map((r) => r.ptq!.granularity))];
   const steps = granularities.map((g) => (g === 'channel' ? 'one step per output channel' : g === 'layer' ? 'one step per layer' : `step granularity ${g}`)).join(' / ');
   const layers = first.ptq!.layers;
-  const ends = layers.length >= 2 ? ` The first and last layers got ${layers[0].bits} and ${layers[layers.length - 1].bits} bits.` : '';
+  const [firstBits, lastBits] = [layers[0]?.bits, layers[layers.length - 1]?.bits];
+  const ends = layers.length < 2 ? '' : firstBits === lastBits ? ` The first and last layers kept ${firstBits} bits.` : ` The first and last layers got ${firstBits} and ${lastBits} bits.`;
   const calib = typeof first.config?.calib === 'number' ? ` Calibration on ${first.config.calib.toLocaleString('en-US')} training images.` : '';
   const act = first.abits === undefined || first.abits >= FLOAT_BITS ? 'activations float' : `activations ${first.abits}-bit`;
   return `Weights quantized to b bits with 2^b levels, ${steps}, ${act}; float test accuracy ${pct(group.floatAccuracy)}%.${ends}${calib}`;
@@ -159,9 +165,9 @@ export function markdownReport(collection: RunCollection, text: ReportText = {})
   }
   if (demo) {
     const qat = qatRows(demo);
-    if (qat) lines.push('## Quantization-aware training, W2A2 (short budget)', '', qatLede(demo), '', ...table(qat.header, ['l', ...qat.header.slice(1).map(() => 'r' as const)], qat.rows), '');
+    if (qat) lines.push('## Quantization-aware training, W2A2 (short budget)', '', qatLede(demo, collection), '', ...table(qat.header, ['l', ...qat.header.slice(1).map(() => 'r' as const)], qat.rows), '');
     const nce = nceRows(demo);
-    if (nce) lines.push('## NCE width search and retraining (short budget)', '', nceLede(demo), '', ...table(nce.header, ['l', ...nce.header.slice(1).map(() => 'r' as const)], nce.rows), '');
+    if (nce) lines.push('## NCE width search and retraining (short budget)', '', nceLede(demo, collection), '', ...table(nce.header, ['l', ...nce.header.slice(1).map(() => 'r' as const)], nce.rows), '');
   }
   for (const r of collection.runs.filter((x) => x.widths && x.widths.length > 0)) {
     lines.push(`## Layer widths chosen by the channel search: ${r.name}`, '');
@@ -172,10 +178,10 @@ export function markdownReport(collection: RunCollection, text: ReportText = {})
     const ex = exportRows(demo);
     if (ex) lines.push('## Export to ONNX', '', exportLede(demo), '', ...table(ex.header, ['l', 'l', ...ex.header.slice(2).map(() => 'r' as const)], ex.rows), '');
   }
-  for (const r of collection.runs.filter((x) => x.epochs.length > 0)) {
+  for (const r of collection.runs.filter(hasEpochNumbers)) {
     lines.push(`## Training: ${runTitle(r)}`, '');
     const best = bestTestAccuracy(r);
-    if (best !== undefined) lines.push(`Best test accuracy **${pct(best)}%** over ${r.epochs.length} epochs.`, '');
+    if (best !== undefined) lines.push(`Best test accuracy **${pct(best)}%** over ${r.epochs.length} epoch${r.epochs.length === 1 ? '' : 's'}.`, '');
     const ep = epochRows(r);
     lines.push(...table(ep.header, ep.header.map(() => 'r'), ep.rows), '');
   }

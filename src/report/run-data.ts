@@ -236,7 +236,7 @@ export function readRun(dir: string, name: string): RunRecord {
   if (result && typeof result.method === 'string' && 'wbits' in result && 'layers' in result) {
     run.kind = 'ptq';
     run.ptq = parsePtq(dir, result, config);
-  } else if (result?.widths !== undefined || command === 'nce') {
+  } else if (result?.widths !== undefined || command === 'nce' || String(result?.command ?? '').startsWith('nce')) {
     run.kind = 'nce';
   } else if (command.includes('qat')) {
     run.kind = 'qat';

@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { barChart } from '../../src/report/index.ts';
 import { errorClip, inlineMarkup } from '../../src/report/html.ts';
@@ -70,6 +70,11 @@ writeFileSync(join(fixture.dir, 'result.json'), JSON.stringify(summary));
 writeFileSync(join(fixture.dir, 'qat-w4a4', 'result.json'), JSON.stringify({ command: 'qat', testAccuracy: 0.66, weightStorage: { bytes: 500, floatBytes: 4000 } }));
 writeFileSync(join(fixture.dir, 'qat-w4a4', 'config.json'), JSON.stringify({ command: '/x/bin/lowbit.js qat --wbits 4 --abits 4', options: { wbits: '4', abits: '4' }, training: { dataset: 'fashion-mnist' } }));
 
+// The QAT arm's and the search's configs, which the QAT and NCE sentences read their settings from.
+mkdirSync(join(fixture.dir, 'qat-w2a2'));
+writeFileSync(join(fixture.dir, 'qat-w2a2', 'config.json'), JSON.stringify({ command: 'x', quant: { weight: { kind: 'sawb', bits: 2 }, act: { kind: 'pact', bits: 2 }, firstLast: { bits: 8 } } }));
+writeFileSync(join(fixture.dir, 'nce-search', 'config.json'), JSON.stringify({ command: 'x', init: 'results/float/resnet20.safetensors', supernet: { expansionLimit: 2, quant: { weight: { kind: 'lsq', bits: 2 }, act: null, firstLast: 'float' } }, search: { weightLr: 0.01, archLr: 0.02 } }));
+
 const written = writeReport(fixture.dir);
 const md = readFileSync(written.markdown, 'utf8');
 const page = readFileSync(written.html, 'utf8');
@@ -89,11 +94,16 @@ test('the report links the full-budget tables, with relative links only', () => 
   assert.equal(inlineMarkup('[x](https://evil.example/)'), '[x](https://evil.example/)', 'absolute URLs stay text');
 });
 
+test('the QAT and NCE sentences take their quantizers and search settings from the runs\' configs', () => {
+  assert.match(md, /Fine-tuning of the float model with 2-bit SAWB weights, 2-bit PACT activations, first and last layer 8-bit, 1 epoch on 30,000/);
+  assert.match(md, /A supernet of ResNet-20 \(2-bit LSQ weights, float activations, first and last layer float\) started from `results\/float\/resnet20\.safetensors` searched per-layer widths, widths up to 2× the original \(weight lr 0\.01, width-logit lr 0\.02\): search 2 epochs/);
+});
+
 test('the PTQ lede says the step granularity the runs recorded', () => {
   // The fixture's PTQ runs record granularity 'layer'; the demo's record 'channel'.
   assert.match(md, /one step per layer, activations float/);
   assert.doesNotMatch(md, /one step per output channel/);
-  assert.match(md, /The first and last layers got 8 and 8 bits\./);
+  assert.match(md, /The first and last layers kept 8 bits\./);
 });
 
 test('the stages, QAT, NCE and export sections', () => {
@@ -105,7 +115,7 @@ test('the stages, QAT, NCE and export sections', () => {
   assert.match(md, /\| NCE-searched widths \| 25\.10 M \| 230\.5 k \| 0\.809 \| 0\.847 \| 87\.02 \| 85\.11 \|/);
   assert.match(md, /\| ResNet-20, original widths \| 31\.02 M \| 272\.2 k \| 1\.000 \| 1\.000 \|/);
   assert.match(md, /## Export to ONNX/);
-  assert.match(md, /\| GPFQ PTQ W2 \(float activations\) \| export\/best-2bit\.onnx \| 84\.5 KiB \| 1\/12\.6 \|/);
+  assert.match(md, /\| GPFQ PTQ W2 \(float activations\) \| export\/best-2bit\.onnx \(opset 25\) \| 84\.5 KiB \| 1\/12\.6 \| 22 of 22 \| 94\.11 \| 94\.12 \| 1074\.2 KiB \|/);
   assert.match(md, /chosen among GPFQ PTQ W2 \(float activations\) 94\.12%, plain QAT W2A2 90\.12%/);
   for (const id of ['stages', 'qat', 'nce', 'export']) assert.ok(page.includes(`<section class="card" id="${id}">`), `section ${id} in the page`);
   for (const id of ['stages', 'qat', 'nce', 'export']) assert.ok(page.includes(`href="#${id}"`), `${id} in the table of contents`);
