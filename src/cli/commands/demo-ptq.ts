@@ -5,6 +5,7 @@ import { runPtq, type PtqConfig } from '../../ptq/index.ts';
 import { manualSeed } from '../../tensor/index.ts';
 import { copyCheckpointModel, loadCheckpoint, RunDir, subset } from '../../train/index.ts';
 import { info } from '../output.ts';
+import { Progress } from '../progress.ts';
 import { DEMO_DATASET, type DemoContext } from './demo-context.ts';
 import type { StageRunner } from './demo-stages.ts';
 
@@ -32,7 +33,13 @@ export function ptqStage(ctx: DemoContext): StageRunner {
           // PTQ's layer-order probe runs one image through the float model in training mode, which moves
           // its BN running statistics; a fresh copy per run keeps that from compounding over the runs.
           const analog = copyCheckpointModel(float.model, float.modelConfig);
-          const run = runPtq({ model: analog, modelConfig: float.modelConfig, config, calibration, test, runDir, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
+          let bar: Progress | null = null;
+          const onLayer = (p: { layers: number; name: string; done: boolean; layer: number }) => {
+            bar ??= new Progress({ label: `${method} W${bits}`, total: p.layers, unit: 'layers' });
+            if (p.done) bar.tick(1, p.name);
+            if (p.done && p.layer === p.layers - 1) bar.finish();
+          };
+          const run = runPtq({ model: analog, modelConfig: float.modelConfig, config, calibration, test, runDir, onLayer, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
           const r = run.result;
           run.dispose();
           analog.dispose();
