@@ -100,7 +100,8 @@ function xAxisLinear(frame: Frame, x: LinearScale, ticks: number[], label: strin
   return el('g', { class: 'x-axis' }, parts);
 }
 
-const MAX_CATEGORY_CHARS = 18;
+/** Labels longer than this are shortened with an ellipsis (the full name stays in the tooltip); long enough for ResNet names such as 'layer3.2.conv2 (2b)'. */
+const MAX_CATEGORY_CHARS = 32;
 
 /** Whether category labels must be rotated to fit their slots. */
 function rotateLabels(categories: readonly string[], step: number): boolean {
@@ -246,6 +247,11 @@ export interface BarChartOptions {
   width?: number;
   height?: number;
   formatY?: (v: number) => string;
+  /**
+   * Top of the value axis: bars above it are cut at the top, drawn with a break mark and labelled with
+   * their value, so that one method's large values do not flatten another's small ones.
+   */
+  clipAt?: number;
 }
 
 export interface BarChartLayout {
@@ -259,7 +265,7 @@ export interface BarChartLayout {
 }
 
 export function barChartLayout(o: BarChartOptions): BarChartLayout {
-  const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v))).map((v) => (o.clipAt !== undefined ? Math.min(v, o.clipAt) : v));
   const yDomain = niceDomain(Math.min(0, ...values), Math.max(0, ...values));
   const yTicks = niceTicks(yDomain[0], yDomain[1]);
   const formatY = o.formatY ?? defaultFormat(yTicks);
@@ -288,13 +294,21 @@ export function barChart(o: BarChartOptions): string {
     const bars: string[] = [];
     s.values.forEach((v, i) => {
       if (v === null || !Number.isFinite(v)) return;
-      const top = y(Math.max(v, 0));
+      const clipped = o.clipAt !== undefined && v > o.clipAt;
+      const top = clipped ? frame.top : y(Math.max(v, 0));
       const bottom = y(Math.min(v, 0));
+      const x = band.start(i) + j * barWidth;
+      const w = Math.max(barWidth - 1, 1);
       bars.push(
-        el('rect', { class: 'bar', x: band.start(i) + j * barWidth, y: top, width: Math.max(barWidth - 1, 1), height: Math.max(bottom - top, 0.5), fill: colors[j] }, [
+        el('rect', { class: clipped ? 'bar clipped' : 'bar', x, y: top, width: w, height: Math.max(bottom - top, 0.5), fill: colors[j] }, [
           el('title', {}, text(`${o.categories[i]} · ${s.name}: ${formatY(v)}`)),
         ]),
       );
+      if (clipped) {
+        // A white gap across the bar near the top says "cut here"; the true value is written above it.
+        bars.push(el('rect', { class: 'clip-mark', x: x - 1, y: top + 8, width: w + 2, height: 3, fill: '#fff' }));
+        bars.push(el('text', { class: 'clip-label', 'data-value': String(v), x: x + w / 2, y: top - 3, 'text-anchor': 'middle', 'font-size': 10, fill: colors[j] }, text(v >= 100 ? v.toFixed(0) : formatY(v))));
+      }
     });
     body.push(el('g', { class: 'bar-series', 'data-series': s.name }, bars));
   });

@@ -1,19 +1,23 @@
 /**
  * The HTML report: one self-contained page (inline CSS and inline SVG, no scripts, fonts, images or
- * links outside the page) with the plots next to the tables of numbers they show.
+ * links outside the page except relative links to result tables a demo names) with the plots next to the tables of numbers they show.
  */
 import { barChart, histogramChart, lineChart, MUTED, PALETTE, type LineSeries } from './charts.ts';
 import {
   accuracyRows,
   bestTestAccuracy,
   epochRows,
+  hasEpochNumbers,
   pct,
+  ptqLede,
+  reportNotes,
   reportTitle,
   runRows,
   runTitle,
   widthRows,
   type ReportText,
 } from './markdown.ts';
+import { demoSummary, exportLede, exportRows, nceLede, nceRows, qatLede, qatRows, stageRows, type DemoSummary } from './demo-summary.ts';
 import { compareMethods, findPtqRun, methodLabel, ptqGroups, type PtqGroup, type RunCollection, type RunRecord } from './run-data.ts';
 import { escapeXml, html, text } from './svg.ts';
 import { weightHistograms, type LayerHistogram } from './weight-histograms.ts';
@@ -55,6 +59,8 @@ th, td { padding: 5px 12px; text-align: right; border-bottom: 1px solid var(--so
 th { position: sticky; top: 0; background: #fafbfc; color: var(--muted); font-weight: 600; border-bottom: 1px solid var(--line); }
 th:first-child, td:first-child { text-align: left; }
 td.best { font-weight: 700; }
+th.prose, td.prose { text-align: left; white-space: normal; min-width: 260px; max-width: 520px; }
+figcaption { max-width: 900px; margin-top: 4px; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", "DejaVu Sans Mono", Menlo, monospace; font-size: 12.5px; }
 code { background: var(--soft); padding: 1px 5px; border-radius: 4px; }
 pre { background: #f6f8fa; padding: 12px; border-radius: 8px; overflow: auto; max-height: 320px; }
@@ -63,17 +69,22 @@ summary { cursor: pointer; color: var(--muted); font-size: 13px; }
 .note { color: var(--muted); font-style: italic; }
 `;
 
-/** Escaped text with `code` and **bold** kept, for the notes a caller passes. */
-function inlineMarkup(s: string): string {
+/**
+ * Escaped text with `code`, **bold** and [label](relative/path) kept, for notes. Links may only point to
+ * relative paths (the results/ tables next to a demo directory), never to another site.
+ */
+export function inlineMarkup(s: string): string {
   return escapeXml(s)
     .replace(/`([^`]+)`/g, '<code>$1</code>')
-    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
+    .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
+    .replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, label: string, href: string) => (/^[a-z][a-z0-9+.-]*:|^\/\//i.test(href) ? m : `<a href="${href}">${label}</a>`));
 }
 
-/** A table; `best` marks cells to embolden by [row, column]. */
-function tableHtml(header: string[], rows: string[][], best: Set<string> = new Set()): string {
-  const head = html('thead', {}, html('tr', {}, header.map((h) => html('th', { scope: 'col' }, text(h)))));
-  const body = html('tbody', {}, rows.map((r, i) => html('tr', {}, r.map((c, j) => html('td', { class: best.has(`${i},${j}`) ? 'best' : undefined }, text(c))))));
+/** A table; `best` marks cells to embolden by [row, column]; `prose` columns are left-aligned text that may wrap. */
+function tableHtml(header: string[], rows: string[][], best: Set<string> = new Set(), prose: readonly number[] = []): string {
+  const cls = (j: number, extra?: string) => [prose.includes(j) ? 'prose' : '', extra ?? ''].filter(Boolean).join(' ') || undefined;
+  const head = html('thead', {}, html('tr', {}, header.map((h, j) => html('th', { scope: 'col', class: cls(j) }, text(h)))));
+  const body = html('tbody', {}, rows.map((r, i) => html('tr', {}, r.map((c, j) => html('td', { class: cls(j, best.has(`${i},${j}`) ? 'best' : undefined) }, text(c))))));
   return html('div', { class: 'table-wrap' }, html('table', {}, [head, body]));
 }
 
@@ -117,17 +128,34 @@ function accuracyTable(group: PtqGroup): string {
   return tableHtml(header, rows, best);
 }
 
+/**
+ * Where a per-layer error chart cuts its axis: when one method's largest error is more than 3x another's
+ * (RTN at 2 bits reaches several hundred %), at twice the smaller maximum, so both can be read.
+ */
+export function errorClip(series: readonly (readonly (number | null)[])[]): number | undefined {
+  const maxes = series.map((v) => Math.max(0, ...v.filter((x): x is number => x !== null && Number.isFinite(x)))).filter((m) => m > 0);
+  if (maxes.length < 2) return undefined;
+  const low = Math.min(...maxes);
+  return Math.max(...maxes) > 3 * low ? 2 * low : undefined;
+}
+
 function layerErrorPlots(group: PtqGroup): string[] {
   return group.bits.map((b) => {
     const runs = group.methods.map((m) => findPtqRun(group, m, b));
     const layers = runs.find((r) => r)!.ptq!.layers;
+    const series = group.methods.flatMap((m, i) => (runs[i] ? [{ name: methodLabel(m), color: methodColor(m, i), values: layers.map((_, j) => (runs[i]!.ptq!.layers[j] ? 100 * runs[i]!.ptq!.layers[j].relativeError : null)) }] : []));
+    const clipAt = errorClip(series.map((s) => s.values));
+    const cut = clipAt === undefined ? [] : series.map((s) => ({ name: s.name, n: s.values.filter((v) => v !== null && v > clipAt).length })).filter((c) => c.n > 0);
+    const caption = cut.length ? `The axis stops at ${clipAt!.toFixed(0)}%: ${cut.map((c) => `${c.n} ${c.name} bar${c.n === 1 ? '' : 's'}`).join(', ')} above it ${cut.length === 1 && cut[0].n === 1 ? 'is' : 'are'} cut, with the value written on top.` : undefined;
     return figure(
       barChart({
         title: `Per-layer relative error, W${b}`,
         yLabel: 'relative output error (%)',
         categories: layers.map((l) => `${l.name} (${l.bits}b)`),
-        series: group.methods.flatMap((m, i) => (runs[i] ? [{ name: methodLabel(m), color: methodColor(m, i), values: layers.map((_, j) => (runs[i]!.ptq!.layers[j] ? 100 * runs[i]!.ptq!.layers[j].relativeError : null)) }] : [])),
+        series,
+        clipAt,
       }),
+      caption,
     );
   });
 }
@@ -165,7 +193,7 @@ function histogramBlock(h: LayerHistogram): string {
 }
 
 function ptqSection(group: PtqGroup, index: number, groups: number): string {
-  const lede = `Weights quantized to b bits per layer${group.checkpoint ? ` from <code>${escapeXml(group.checkpoint)}</code>` : ''}; float test accuracy <strong>${pct(group.floatAccuracy)}%</strong>. Methods: ${group.methods.map((m) => escapeXml(methodLabel(m))).join(', ')}.`;
+  const lede = `${inlineMarkup(ptqLede(group))}${group.checkpoint ? ` Float model <code>${escapeXml(group.checkpoint)}</code>.` : ''} Methods: ${group.methods.map((m) => escapeXml(methodLabel(m))).join(', ')}.`;
   const body = [html('div', { class: 'row' }, [figure(accuracyPlot(group)), accuracyTable(group)])];
   body.push(
     html('h3', {}, text('Per-layer quantization error')),
@@ -196,10 +224,11 @@ function trainingSection(run: RunRecord, index: number): string {
   const losses = [curve(`${lp}train`, 'trainLoss', 1, PALETTE[0]), curve(`${lp}test`, 'testLoss', 1, PALETTE[2]), curve('aux head train', 'auxLoss', 1, PALETTE[4])].filter((s) => s.points.length > 0);
   const accs = [curve(`${lp}train`, 'trainAccuracy', 100, PALETTE[0]), curve(`${lp}test`, 'testAccuracy', 100, PALETTE[2]), curve('aux head train', 'auxAccuracy', 100, PALETTE[4])].filter((s) => s.points.length > 0);
   const figures: string[] = [];
-  if (losses.length) figures.push(figure(lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: losses, width: 500, height: 300, integerX: true })));
-  if (accs.length) figures.push(figure(lineChart({ title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy (%)', series: accs, width: 500, height: 300, integerX: true })));
+  // One epoch is one point: the table says it all.
+  if (ep.length >= 2 && losses.length) figures.push(figure(lineChart({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: 'loss', series: losses, width: 500, height: 300, integerX: true })));
+  if (ep.length >= 2 && accs.length) figures.push(figure(lineChart({ title: 'Accuracy per epoch', xLabel: 'epoch', yLabel: 'accuracy (%)', series: accs, width: 500, height: 300, integerX: true })));
   const best = bestTestAccuracy(run);
-  const lede = `${escapeXml(run.kind === 'qat' ? 'Quantization-aware training' : run.kind === 'nce' ? 'Channel-search (NCE) training' : 'Training')} in <code>${escapeXml(run.path)}</code>: ${ep.length} epochs${best !== undefined ? `, best test accuracy <strong>${pct(best)}%</strong>` : ''}.`;
+  const lede = `${escapeXml(run.kind === 'qat' ? 'Quantization-aware training' : run.kind === 'nce' ? 'Channel-search (NCE) training' : 'Training')} in <code>${escapeXml(run.path)}</code>: ${ep.length} epoch${ep.length === 1 ? '' : 's'}${best !== undefined ? `, best test accuracy <strong>${pct(best)}%</strong>` : ''}.`;
   const { header, rows } = epochRows(run);
   return section(`training-${index + 1}`, `Training: ${runTitle(run)}`, lede, [html('div', { class: 'row' }, figures), html('h3', {}, text('Epochs')), tableHtml(header, rows)]);
 }
@@ -222,35 +251,64 @@ function widthsSection(run: RunRecord, index: number): string {
   return section(`widths-${index + 1}`, `Layer widths (NCE): ${run.name}`, lede, [html('div', { class: 'row' }, [figure(chart), tableHtml(header, rows)])]);
 }
 
+function simpleTable(t: { header: string[]; rows: string[][] }, prose: readonly number[] = []): string {
+  return tableHtml(t.header, t.rows, new Set(), prose);
+}
+
+/** The demo's own sections: stage times and budgets, QAT arms, NCE network, export. */
+function demoSections(demo: DemoSummary, collection: RunCollection): { stages: string; qat?: string; nce?: string; export?: string } {
+  const out: { stages: string; qat?: string; nce?: string; export?: string } = {
+    stages: section('stages', 'Stages', 'What each stage of this demo directory ran on and how long it took (seconds of the run that made it; a reused stage keeps its time).', [simpleTable(stageRows(demo), [3])]),
+  };
+  const qat = qatRows(demo);
+  if (qat) out.qat = section('qat', 'Quantization-aware training, W2A2 (short budget)', inlineMarkup(qatLede(demo, collection)), [simpleTable(qat)]);
+  const nce = nceRows(demo);
+  if (nce) out.nce = section('nce', 'NCE width search and retraining (short budget)', inlineMarkup(nceLede(demo, collection)), [simpleTable(nce)]);
+  const ex = exportRows(demo);
+  if (ex) out.export = section('export', 'Export to ONNX', inlineMarkup(exportLede(demo)), [simpleTable(ex)]);
+  return out;
+}
+
 function runsSection(collection: RunCollection): string {
   const { header, rows } = runRows(collection);
   const configs = collection.runs
     .filter((r) => r.config)
     .map((r) => html('details', {}, [html('summary', {}, [text('config.json of '), html('code', {}, text(r.name))]), html('pre', {}, text(JSON.stringify(r.config, null, 2)))]));
-  return section('runs', 'Runs', `The run directories under <code>${escapeXml(collection.root)}</code>.`, [tableHtml(header, rows), ...configs]);
+  const lede = `The run directories under <code>${escapeXml(collection.root)}</code>. Weights: the conv and linear layers' weights stored at their bit widths (codes only; the per-channel scales, biases and BatchNorm stay float), against float32.`;
+  return section('runs', 'Runs', lede, [tableHtml(header, rows), ...configs]);
 }
 
 export function htmlReport(collection: RunCollection, reportText: ReportText = {}): string {
   const title = reportTitle(collection, reportText);
   const groups = ptqGroups(collection.runs);
-  const trained = collection.runs.filter((r) => r.epochs.length > 0);
+  const trained = collection.runs.filter(hasEpochNumbers);
   const searched = collection.runs.filter((r) => r.widths && r.widths.length > 0);
   const methods = [...new Set(groups.flatMap((g) => g.methods))].sort(compareMethods);
+  const demo = demoSummary(collection);
+  const d = demo ? demoSections(demo, collection) : null;
   const sections = [
+    ...(d ? [d.stages] : []),
     ...groups.map((g, i) => ptqSection(g, i, groups.length)),
+    ...(d?.qat ? [d.qat] : []),
+    ...(d?.nce ? [d.nce] : []),
     ...searched.map((r, i) => widthsSection(r, i)),
+    ...(d?.export ? [d.export] : []),
     ...trained.map((r, i) => trainingSection(r, i)),
     runsSection(collection),
   ];
   const toc = [
+    ...(d ? [['stages', 'Stages']] : []),
     ...groups.map((_, i) => [`ptq-${i + 1}`, groups.length > 1 ? `PTQ ${i + 1}` : 'Post-training quantization']),
+    ...(d?.qat ? [['qat', 'QAT W2A2']] : []),
+    ...(d?.nce ? [['nce', 'NCE']] : []),
     ...searched.map((r, i) => [`widths-${i + 1}`, `Widths: ${r.name}`]),
+    ...(d?.export ? [['export', 'ONNX export']] : []),
     ...trained.map((r, i) => [`training-${i + 1}`, `Training: ${r.name}`]),
     ['runs', 'Runs'],
   ].map(([id, label]) => html('a', { href: `#${id}` }, text(label)));
   const header = html('header', {}, [
     html('h1', {}, text(title)),
-    ...(reportText.notes ?? []).map((n) => html('p', {}, inlineMarkup(n))),
+    ...reportNotes(collection, reportText).map((n) => html('p', {}, inlineMarkup(n))),
     html('p', { class: 'meta' }, `${collection.runs.length} run${collection.runs.length === 1 ? '' : 's'} in <code>${escapeXml(collection.root)}</code>${methods.length ? ` · methods ${escapeXml(methods.map(methodLabel).join(', '))}` : ''}`),
     html('nav', { class: 'toc' }, toc),
   ]);

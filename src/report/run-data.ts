@@ -77,6 +77,10 @@ export interface RunRecord {
   widths?: LayerWidth[];
   wbits?: number;
   abits?: number;
+  /** Conv/linear weight bytes at the run's bit widths and in float32: result.json's weightStorage, or a PTQ run's layers. */
+  weightStorage?: { bytes: number; floatBytes: number };
+  /** The data set config.json names (its `dataset`, `training.dataset` or `options.dataset`). */
+  dataset?: string;
 }
 
 export interface RunCollection {
@@ -259,7 +263,7 @@ export function readRun(dir: string, name: string): RunRecord {
   if (result && typeof result.method === 'string' && 'wbits' in result && 'layers' in result) {
     run.kind = 'ptq';
     run.ptq = parsePtq(dir, result, config);
-  } else if (result?.widths !== undefined || command === 'nce') {
+  } else if (result?.widths !== undefined || command === 'nce' || String(result?.command ?? '').startsWith('nce')) {
     run.kind = 'nce';
   } else if (command.includes('qat')) {
     run.kind = 'qat';
@@ -270,6 +274,16 @@ export function readRun(dir: string, name: string): RunRecord {
   const options = config?.options as Record<string, unknown> | undefined;
   run.wbits = run.ptq?.wbits ?? findNumber('wbits', result, config, options);
   run.abits = findNumber('abits', result, config, options);
+  const storage = result?.weightStorage as Record<string, unknown> | undefined;
+  if (optionalNumber(storage?.bytes) !== undefined && optionalNumber(storage?.floatBytes) !== undefined) {
+    run.weightStorage = { bytes: storage!.bytes as number, floatBytes: storage!.floatBytes as number };
+  } else if (run.ptq && run.ptq.layers.every((l) => l.shape.length > 0)) {
+    const numel = (l: PtqLayer) => l.shape.reduce((a, b) => a * b, 1);
+    run.weightStorage = { bytes: run.ptq.layers.reduce((s, l) => s + (numel(l) * l.bits) / 8, 0), floatBytes: run.ptq.layers.reduce((s, l) => s + numel(l) * 4, 0) };
+  }
+  const training = config?.training as Record<string, unknown> | undefined;
+  const dataset = [config?.dataset, training?.dataset, options?.dataset].find((d) => typeof d === 'string');
+  if (typeof dataset === 'string') run.dataset = dataset;
   return run;
 }
 

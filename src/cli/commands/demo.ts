@@ -1,111 +1,108 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { calibrationSet, DataLoader, loadDataset } from '../../data/index.ts';
-import { runPtq, type PtqConfig, type PtqRunResult } from '../../ptq/index.ts';
-import { manualSeed } from '../../tensor/index.ts';
+import { UsageError } from '../../errors.ts';
+import { DataLoader, loadDataset } from '../../data/index.ts';
 import { writeReport } from '../../report/index.ts';
-import { copyCheckpointModel, loadCheckpoint, RunDir, trainModel } from '../../train/index.ts';
+import { evaluate, loadCheckpoint } from '../../train/index.ts';
 import { writeFileAtomic } from '../../util/atomic-write.ts';
 import { intOption, type Command } from '../command.ts';
 import { info, output } from '../output.ts';
-import { trainingProgress } from './train.ts';
+import { DEMO_DATASET, type DemoContext } from './demo-context.ts';
+import { exportStage } from './demo-export.ts';
+import { nceStage } from './demo-nce.ts';
+import { ptqStage } from './demo-ptq.ts';
+import { qatStage } from './demo-qat.ts';
+import { DEMO_BUDGET, DEMO_STAGES, parseStages, QUICK_BUDGET, readStageRecord, runStages, STAGE_SUMMARIES, weightBytes, type DemoStage } from './demo-stages.ts';
 
-const BITS = [8, 4, 3, 2];
-/** Float baselines trained by experiments/float-baselines.sh and committed with the code. */
-const COMMITTED_FLOAT = fileURLToPath(new URL('../../../results/float/', import.meta.url));
-const METHODS: NonNullable<PtqConfig['method']>[] = ['rtn', 'gpfq'];
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** The float ResNet-20 trained by experiments/float-baselines.sh and committed with the code. */
+const COMMITTED_FLOAT = join(REPO, 'results', 'float', 'resnet20.safetensors');
+
+/** The full-budget tables the report points to, for the numbers the demo's short budgets only sketch. */
+const REFERENCES: { stage: DemoStage; label: string; file: string }[] = [
+  { stage: 'ptq', label: 'PTQ of ResNet-20, MLP and LeNet-5 (RTN vs GPFQ, calibration 2048, per layer and per channel)', file: 'results/ptq/README.md' },
+  { stage: 'qat', label: 'QAT recipes and quantizer pairs (8-epoch W2A2 and more)', file: 'results/qat/README.md' },
+  { stage: 'qat', label: 'auxiliary module vs plain QAT (3 seeds, full training set)', file: 'results/aux/README.md' },
+  { stage: 'nce', label: 'NCE searches and retraining', file: 'results/nce/README.md' },
+];
+
+const stageList = DEMO_STAGES.map((s) => `  ${s.padEnd(7)} ${STAGE_SUMMARIES[s]}`).join('\n');
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'the main job: train (or reuse) a float model, quantize it with RTN and GPFQ at 8/4/3/2 bits, write a report',
-  usage: 'lowbit demo [--model NAME] [--epochs N] [--calib N] [--out DIR]',
-  examples: ['npm run demo', 'lowbit demo --model mlp --epochs 5 --out runs/demo-mlp'],
+  summary: "the main job: lowbit's three methods (GPFQ, auxiliary-module QAT, NCE) and ONNX export on ResNet-20 / Fashion-MNIST, one report",
+  usage: `lowbit demo [--stages ptq,qat,nce,export] [--out DIR]\n\nStages (run in this order; a rerun reuses the stages already done in DIR):\n${stageList}`,
+  examples: ['npm run demo', 'lowbit demo --stages ptq,export          # post-training quantization and its export only', 'lowbit demo --stages qat --out runs/demo   # add a stage to an earlier demo'],
   options: {
-    model: { type: 'string', default: 'resnet20', description: 'architecture of the float model' },
-    epochs: { type: 'string', default: '3', metavar: 'N', description: 'float training epochs (a short recipe; the model is cached in --out)' },
-    calib: { type: 'string', default: '1024', metavar: 'N', description: 'calibration images' },
-    out: { type: 'string', short: 'o', default: 'runs/demo', metavar: 'DIR', description: 'demo directory (float model cached in DIR/float)' },
+    stages: { type: 'string', default: DEMO_STAGES.join(','), metavar: 'LIST', description: 'the stages to run, comma-separated' },
+    float: { type: 'string', metavar: 'FILE', description: 'float ResNet-20 checkpoint for Fashion-MNIST (default: the committed results/float/resnet20.safetensors)' },
+    out: { type: 'string', short: 'o', default: 'runs/demo', metavar: 'DIR', description: 'demo directory: one run directory per run, stages/ records, report.md/.html' },
     seed: { type: 'string', default: '0', metavar: 'N', description: 'seed' },
-    retrain: { type: 'boolean', description: 'train the float model with the short recipe even when a committed baseline exists' },
+    quick: { type: 'boolean', description: 'tiny budgets (a few hundred images per stage) to check the pipeline; the numbers mean nothing' },
   },
-  run(o) {
+  async run(o) {
     const out = String(o.out);
-    const seed = intOption(o, 'seed', 0);
-    manualSeed(seed);
-    const modelName = String(o.model);
-    const floatDir = new RunDir(join(out, `float-${modelName}`));
-    const committed = join(COMMITTED_FLOAT, `${modelName}.safetensors`);
-    const useCommitted = !o.retrain && !existsSync(floatDir.file('model.safetensors')) && existsSync(committed);
-    const checkpoint = useCommitted ? committed : floatDir.file('model.safetensors');
-    let trainInfo: string;
-    if (useCommitted) {
-      info(`demo: using the committed float baseline ${committed} (see results/float/${modelName}.json for its recipe; --retrain trains a new one)`);
-      trainInfo = `Float model: the committed baseline \`results/float/${modelName}.safetensors\` (recipe and command in \`results/float/${modelName}.json\`).`;
-    } else if (existsSync(checkpoint)) {
-      info(`demo: reusing the float model in ${checkpoint}`);
-      trainInfo = `Float model reused from \`${checkpoint}\`.`;
-    } else {
-      info(`demo: training a float ${modelName} for ${o.epochs} epochs (cached for the next run)`);
-      trainModel({
-        model: modelName,
-        options: {
-          dataset: 'fashion-mnist',
-          batchSize: 128,
-          seed,
-          epochs: intOption(o, 'epochs', 1),
-          optimizer: { name: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
-          schedule: 'cosine',
-          labelSmoothing: 0,
-          augment: true,
-        },
-        runDir: floatDir,
-        resume: existsSync(join(floatDir.checkpointDir, 'last.safetensors')),
-        command: 'demo-train',
-        config: { options: o },
-        ...trainingProgress('demo-train'),
-      });
-      trainInfo = `Float model trained by the demo: SGD (Nesterov, lr 0.1 cosine, wd 5e-4), batch 128, crop+flip, ${o.epochs} epochs.`;
-    }
-    const calibration = calibrationSet('fashion-mnist', intOption(o, 'calib', 1), seed);
-    // The float model is loaded once; every PTQ run starts from its own copy of it.
-    const float = loadCheckpoint(checkpoint);
-    for (const t of float.extraTensors.values()) t.dispose();
-    const test = new DataLoader(loadDataset('fashion-mnist', 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' });
-    const runs: PtqRunResult[] = [];
-    let floatAccuracy: number | undefined;
-    for (const bits of BITS) {
-      for (const method of METHODS) {
-        const runDir = new RunDir(join(out, `ptq-${method}-w${bits}`));
-        const config: PtqConfig = { method, bits, firstLastBits: 8, solver: 'fast', convention: 'signed', granularity: 'channel' };
-        runDir.writeConfig({ command: 'demo-ptq', checkpoint, ptq: config, calib: calibration.shape[0], seed });
-        // PTQ's layer-order probe runs one image through the float model in training mode, which moves
-        // its BN running statistics; a fresh copy per run keeps that from compounding over the runs.
-        const analog = copyCheckpointModel(float.model, float.modelConfig);
-        const run = runPtq({ model: analog, modelConfig: float.modelConfig, config, calibration, test, runDir, ...(floatAccuracy !== undefined ? { floatAccuracy } : {}) });
-        const r = run.result;
-        run.dispose();
-        analog.dispose();
-        floatAccuracy = r.floatAccuracy;
-        info(`  ${method.toUpperCase().padEnd(4)} W${bits}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (drop ${(100 * r.drop).toFixed(2)} pp, ${r.seconds.toFixed(1)} s)`);
-        runs.push(r);
-      }
-    }
-    float.model.dispose();
-    const calibrationSize = calibration.shape[0];
-    calibration.dispose();
-    writeFileAtomic(join(out, 'result.json'), JSON.stringify({ model: modelName, floatAccuracy, runs }, null, 2) + '\n');
-    const report = writeReport(out, {
-      title: `lowbit demo: post-training quantization of ${modelName} on Fashion-MNIST`,
-      notes: [
-        trainInfo,
-        `Weights quantized to b bits (2^b levels, one step per layer), first and last layer at 8 bits, activations float; calibration on ${calibrationSize} training images.`,
-      ],
-    });
+    const stages = parseStages(String(o.stages));
+    // Recorded relative to the working directory, as lowbit's other commands record their checkpoints.
+    const floatCheckpoint = typeof o.float === 'string' ? o.float : relative(process.cwd(), COMMITTED_FLOAT) || COMMITTED_FLOAT;
+    if (!existsSync(floatCheckpoint)) throw new UsageError(`--float ${floatCheckpoint} does not exist: pass a float ResNet-20 checkpoint (lowbit train --model resnet20 writes RUN_DIR/model.safetensors)`);
+    const budget = o.quick ? QUICK_BUDGET : DEMO_BUDGET;
+    const ctx: DemoContext = { out, floatCheckpoint, budget, seed: intOption(o, 'seed', 0) };
+    const wall = performance.now();
+    const outcomes = await runStages(out, stages, { ptq: () => ptqStage(ctx), qat: () => qatStage(ctx), nce: () => nceStage(ctx), export: () => exportStage(ctx) }, info);
+    const summary = demoSummary(ctx, outcomes.map((x) => ({ stage: x.stage, reused: x.reused })), (performance.now() - wall) / 1000);
+    writeFileAtomic(join(out, 'result.json'), JSON.stringify(summary, null, 2) + '\n');
+    const report = writeReport(out);
     output(
       o,
-      { report: report.markdown, html: report.html, floatAccuracy, runs: runs.map(({ layers: _l, ...r }) => r) },
+      { report: report.markdown, html: report.html, ...summary },
       `${readFileSync(report.markdown, 'utf8')}\nreport written to ${report.markdown} and ${report.html}`,
     );
   },
 };
+
+/**
+ * The demo directory's result.json: the float baseline, the budget and time of every finished stage
+ * (this invocation's or an earlier one's), and the full-budget tables; the report reads it as the
+ * collection's summary.
+ */
+function demoSummary(ctx: DemoContext, invoked: { stage: DemoStage; reused: boolean }[], seconds: number): Record<string, unknown> {
+  const stages: Record<string, unknown> = {};
+  for (const s of DEMO_STAGES) {
+    const record = readStageRecord(ctx.out, s);
+    if (!record) continue;
+    const inv = invoked.find((x) => x.stage === s);
+    stages[s] = { seconds: record.seconds, finishedAt: record.finishedAt, budget: ctx.budget[s], thisRun: inv ? (inv.reused ? 'reused' : 'ran') : 'earlier', summary: record.summary };
+  }
+  const ptq = readStageRecord(ctx.out, 'ptq')?.summary;
+  const ptqFloat = ptq ? { accuracy: ptq.floatAccuracy as number, testImages: ptq.testImages as number } : undefined;
+  return {
+    command: 'demo',
+    model: 'resnet20',
+    dataset: DEMO_DATASET,
+    float: floatBaseline(ctx.floatCheckpoint, ptqFloat),
+    quick: ctx.budget === QUICK_BUDGET,
+    stages,
+    lastInvocation: { stages: invoked, seconds },
+    references: REFERENCES.filter((r) => stages[r.stage]).map((r) => ({ ...r, path: relative(resolve(ctx.out), join(REPO, r.file)) })),
+  };
+}
+
+/** The float model's test accuracy (the PTQ stage's, else measured here) and its conv/linear weight bytes. */
+function floatBaseline(checkpoint: string, measured: { accuracy: number; testImages: number } | undefined): Record<string, unknown> {
+  const { model, extraTensors } = loadCheckpoint(checkpoint);
+  for (const t of extraTensors.values()) t.dispose();
+  const layers = model
+    .parameters()
+    .filter((p) => p.shape.length >= 2)
+    .map((p) => ({ numel: p.shape.reduce((a, b) => a * b, 1), bits: 32 }));
+  let result = measured;
+  if (result === undefined) {
+    const r = evaluate(model, new DataLoader(loadDataset(DEMO_DATASET, 'test'), { batchSize: 500, shuffle: false, memoryFormat: 'channelsLast' }));
+    result = { accuracy: r.accuracy, testImages: r.count };
+  }
+  model.dispose();
+  const recipe = join(REPO, 'results', 'float', 'resnet20.json');
+  return { checkpoint, testAccuracy: result.accuracy, testImages: result.testImages, weightStorage: weightBytes(layers), recipe: checkpoint === COMMITTED_FLOAT && existsSync(recipe) ? relative(process.cwd(), recipe) : null };
+}
