@@ -11,4 +11,4 @@ export { readQdqGraph, type QdqGraph, type QdqNode, type QdqConstant } from './i
 export { OnnxGraphModule } from './import/onnx-graph-module.ts';
 export { IMPORTED_OPS } from './import/compile-node.ts';
 export { loadOnnxForPtq, savePtqOnnx } from './ptq-onnx.ts';
-export { readPtqWeightCodes, ptqLayerBits, PTQ_METADATA_KEY } from './ptq-codes.ts';
+export { readPtqWeightCodes, applyPtqActivations, ptqLayerBits, PTQ_METADATA_KEY } from './ptq-codes.ts';

@@ -8,9 +8,9 @@
 import { existsSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import { loadSafetensors, type Module } from '../nn/index.ts';
-import { codeRange, PTQ_METADATA_KEY, quantizableLayers, type PtqConfig } from '../ptq/index.ts';
+import { codeRange, PTQ_ACT_BITS_KEY, PTQ_METADATA_KEY, quantizableLayers, toQuantModel, type PtqConfig } from '../ptq/index.ts';
 import { isFloatBits } from '../quant/index.ts';
-import { scope, zeros } from '../tensor/index.ts';
+import { fromArray, scope, zeros, type Tensor } from '../tensor/index.ts';
 import { checkMatchesWeight, fromPtqCodes, type LowBitWeight } from './onnx/low-bit-weight.ts';
 
 export { PTQ_METADATA_KEY };
@@ -49,6 +49,28 @@ export function readPtqWeightCodes(model: Module, codesPath: string, inputShape:
     });
     return codes;
   } finally {
+    for (const t of file.tensors.values()) t.dispose();
+  }
+}
+
+/**
+ * When the ptq run of `codesPath` quantized activations (--abits): converts `model`, whose weights are
+ * the run's (codes * steps, the layers of `weightCodes`), into the fake-quant model the run made, with
+ * the activation ranges it calibrated, and returns true; its layers then export their own codes and
+ * the activation Q/DQ. Returns false, leaving the model as it is, for a weights-only run.
+ */
+export function applyPtqActivations(model: Module, codesPath: string, weightCodes: Map<string, LowBitWeight>): boolean {
+  const file = loadSafetensors(codesPath);
+  const steps: { name: string; scales: Tensor }[] = [];
+  try {
+    const bits = file.metadata[PTQ_ACT_BITS_KEY];
+    if (bits === undefined) return false;
+    const config = JSON.parse(file.metadata[PTQ_METADATA_KEY]!) as PtqConfig;
+    for (const [name, lw] of weightCodes) steps.push({ name, scales: fromArray(lw.scale, [lw.scale.length]) });
+    toQuantModel(model, steps, config, { actBits: Number(bits), actState: file.tensors });
+    return true;
+  } finally {
+    for (const s of steps) s.scales.dispose();
     for (const t of file.tensors.values()) t.dispose();
   }
 }

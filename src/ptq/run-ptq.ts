@@ -11,10 +11,12 @@ import type { Tensor } from '../tensor/index.ts';
 import { copyCheckpointModel, evaluate, saveCheckpoint, type BatchSource, type CheckpointModelConfig, type RunDir } from '../train/index.ts';
 import { PTQ_DEFAULTS, type PtqConfig } from './ptq-config.ts';
 import { quantizeNetwork, type LayerReport, type PtqProgress } from './quantize-network.ts';
-import { toQuantModel } from './to-quant-model.ts';
+import { inputQuantizerState, toQuantModel } from './to-quant-model.ts';
 
 /** Metadata key under which PTQ records its config in model.safetensors and codes.safetensors. */
 export const PTQ_METADATA_KEY = 'lowbit.ptq';
+/** Metadata key of codes.safetensors recording the activation bits, when activations were quantized. */
+export const PTQ_ACT_BITS_KEY = 'lowbit.ptq.abits';
 
 /** A layer's line in result.json (its report without the code tensors). */
 export type PtqLayerSummary = Pick<LayerReport, 'name' | 'kind' | 'bits' | 'shape' | 'relativeError' | 'errorRows' | 'seconds' | 'phases'>;
@@ -57,6 +59,12 @@ export interface RunPtqArgs {
    * model.safetensors.
    */
   fakeQuantModel?: boolean;
+  /**
+   * Write the fake-quant result as model.safetensors (default true). false for a model that has no
+   * checkpoint config to rebuild it from (an imported ONNX graph): the caller writes it (model.onnx),
+   * and codes.safetensors keeps what rebuilding it needs (steps, activation ranges).
+   */
+  checkpoint?: boolean;
   /** Further metadata for model.safetensors and codes.safetensors (the data set: datasetMetadata()). */
   metadata?: Record<string, string>;
   /** Where to write model.safetensors, codes.safetensors and result.json; omitted: nothing is written. */
@@ -108,13 +116,17 @@ export function runPtq(args: RunPtqArgs): PtqRun {
   };
   if (runDir) {
     const metadata = { ...args.metadata, [PTQ_METADATA_KEY]: JSON.stringify(config) };
-    if (fakeQuant) saveCheckpoint(runDir.file('model.safetensors'), copy, { ...args.modelConfig, quant }, { metadata });
+    if (fakeQuant && (args.checkpoint ?? true)) saveCheckpoint(runDir.file('model.safetensors'), copy, { ...args.modelConfig, quant }, { metadata });
     const codes = new Map<string, Tensor>();
     for (const r of reports) {
       codes.set(`${r.name}.weight_codes`, r.codes);
       codes.set(`${r.name}.weight_scale`, r.scales);
     }
-    saveSafetensors(runDir.file('codes.safetensors'), codes, metadata);
+    // The calibrated activation ranges, under their state-dict names: an integer deployment needs
+    // them with the codes, and a model without model.safetensors is rebuilt from this file.
+    const withActs = quant !== null && actBits !== null;
+    if (withActs) for (const [k, t] of inputQuantizerState(copy)) codes.set(k, t);
+    saveSafetensors(runDir.file('codes.safetensors'), codes, withActs ? { ...metadata, [PTQ_ACT_BITS_KEY]: String(actBits) } : metadata);
     runDir.writeResult(result as unknown as Record<string, unknown>);
   }
   return {

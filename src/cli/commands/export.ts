@@ -4,7 +4,7 @@ import { LowbitError, UsageError } from '../../errors.ts';
 import { resolveCheckpoint } from '../../report/index.ts';
 import { readFileSync } from 'node:fs';
 import { DATASET_KEY, NORMALIZATION_KEY } from '../../data/index.ts';
-import { dequantizeWeight, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
+import { applyPtqActivations, dequantizeWeight, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
 import { loadSafetensors, type Module } from '../../nn/index.ts';
 import { fromArray, noGrad, scope, type Tensor } from '../../tensor/index.ts';
 import { loadCheckpoint } from '../../train/index.ts';
@@ -97,12 +97,16 @@ function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefin
   const inputShape = model.sampleShape();
   if (withCodes && floatSource !== path) setWeightsFromCodes(model, codesPath);
   const weightCodes = withCodes ? readPtqWeightCodes(model, codesPath, inputShape) : undefined;
+  // A run with --abits is rebuilt as the fake-quant model it wrote (its layers then write their own
+  // codes and activation Q/DQ); a weights-only run keeps plain layers and the codes map.
+  const fakeQuant = weightCodes !== undefined && applyPtqActivations(model, codesPath, weightCodes);
   const metadata = Object.fromEntries(Object.entries(sourceMetadata).filter(([k]) => k === DATASET_KEY || k === NORMALIZATION_KEY));
   const r = saveOnnx(out, model, {
     inputShape,
     opset,
     matmulNBits: o['matmul-nbits'] === true,
-    weightCodes,
+    narrowActivations: o['narrow-activations'] === true,
+    weightCodes: fakeQuant ? undefined : weightCodes,
     docString: `lowbit export of ${path}`,
     inputName: model.input.name,
     outputName: model.outputName,

@@ -43,10 +43,11 @@ export const ptqCommand: Command = {
     'lowbit ptq --checkpoint runs/r20/model.safetensors --method gpfq --wbits 4 --calib 2048',
     'lowbit ptq --checkpoint runs/mlp/model.safetensors --method rtn --wbits 3 --json',
     'lowbit ptq --onnx trained-elsewhere.onnx --wbits 2 --out runs/ptq-onnx   # writes runs/ptq-onnx/model.onnx',
+    'lowbit ptq --onnx trained-elsewhere.onnx --wbits 4 --abits 4 --out runs/ptq-onnx-a4',
   ],
   options: {
     checkpoint: { type: 'string', short: 'c', metavar: 'PATH', description: 'float model.safetensors written by lowbit train' },
-    onnx: { type: 'string', metavar: 'FILE', description: 'an ONNX model (NCHW float input) to quantize instead of --checkpoint; the result is model.onnx with integer weights' },
+    onnx: { type: 'string', metavar: 'FILE', description: 'an ONNX model (NCHW float input) to quantize instead of --checkpoint; the result is model.onnx with integer weights (and, with --abits, QuantizeLinear/DequantizeLinear on the quantized layers\' inputs)' },
     method: { type: 'string', default: PTQ_DEFAULTS.method, choices: ['gpfq', 'rtn'], description: 'quantization method' },
     wbits: { type: 'string', default: '4', metavar: 'N', description: 'weight bits of the inner layers (2..8)' },
     abits: { type: 'string', default: '32', metavar: 'N', description: 'activation bits (2..8, uniform, ranges set on the calibration images after the weights); 32 keeps activations float' },
@@ -93,7 +94,6 @@ export const ptqCommand: Command = {
       gramDtype: o['gram-dtype'] as PtqConfig['gramDtype'],
     };
     const abits = bitsOption(o, 'abits', { allowFloat: true });
-    if (onnx && !isFloatBits(abits)) throw new UsageError('--abits with --onnx: activation quantization is not exported for imported ONNX models yet; quantize the weights only');
     const calib = intOption(o, 'calib', 1);
     // The model and data are loaded and checked against each other before the run directory is made.
     // An ONNX file is imported as a lowbit model (src/export) and its result written as low-bit ONNX.
@@ -120,7 +120,8 @@ export const ptqCommand: Command = {
       calibration,
       test,
       actBits: isFloatBits(abits) ? null : abits,
-      fakeQuantModel: !onnx,
+      // The quantized graph is written as model.onnx; codes.safetensors keeps its steps and activation ranges.
+      checkpoint: !onnx,
       runDir,
       metadata,
       ...ptqProgress(config, testSet.length),

@@ -2,8 +2,9 @@
  * ONNX node -> GraphStep, for the ops lowbit imports: Conv, Gemm, MatMul, Add, Sub, Mul, Div, Relu,
  * Clip, Sigmoid, HardSigmoid, HardSwish, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool,
  * Flatten, Reshape, Softmax, Concat, Identity (Constant nodes are folded into constants when the file
- * is read, shape arithmetic by shape-fold.ts), and DequantizeLinear of constant weights (folded, so
- * lowbit's own low-bit exports import as float models).
+ * is read, shape arithmetic by shape-fold.ts), DequantizeLinear of constant weights (folded, so
+ * lowbit's own low-bit exports import as float models), and QuantizeLinear / DequantizeLinear of
+ * computed values (activation fake quantization, activation-qdq.ts).
  *
  * Semantics follow the ONNX operator docs at the file's opset; the forms lowbit does not compute
  * (asymmetric or SAME padding, 1-D/3-D convolutions, Gemm with transposed A) are refused by name.
@@ -19,18 +20,25 @@ import type { HostTensor } from './tensor-proto.ts';
 import type { NodeProto } from '../onnx/proto.ts';
 import type { EmitContext } from '../onnx/emit-context.ts';
 import { layerPath } from './layer-names.ts';
+import { compileActivationQdq } from './activation-qdq.ts';
 import { formatDim, isBatchDim, type ShapeValue, type SymDim } from './shape-fold.ts';
 
 export const IMPORTED_OPS = [
   'Conv', 'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish',
   'BatchNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Reshape', 'Softmax', 'Concat',
-  'Identity', 'Constant', 'DequantizeLinear',
+  'Identity', 'Constant', 'QuantizeLinear', 'DequantizeLinear',
 ] as const;
+
+/**
+ * The layer registered for a node, read at each call: quantizeModel may have replaced the Conv2d /
+ * Linear the import made by its quantized subclass, which the graph then runs and exports.
+ */
+export type LayerRef<M extends Module> = () => M;
 
 /** What a compiled node needs from the module that owns it. */
 export interface StepOwner {
   /** Registers a layer under a dotted module path (`features.0.0`), made unique on clash. */
-  addModule<M extends Module>(path: string, m: M): M;
+  addModule<M extends Module>(path: string, m: M): LayerRef<M>;
   /** A constant as a float tensor owned by the graph module. */
   constTensor(name: string): Tensor;
   /** A folded shape vector whose entries may be multiples of the batch size (see shape-fold.ts). */
@@ -58,15 +66,17 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
     return name;
   };
   const output = node.output[0];
-  const step = (inputs: string[], run: (a: Tensor[]) => Tensor, emit: (ctx: EmitContext, a: string[]) => string, module?: Module): GraphStep => ({
+  const step = (inputs: string[], run: (a: Tensor[]) => Tensor, emit: (ctx: EmitContext, a: string[]) => string, layer?: LayerRef<Module>): GraphStep => ({
     node,
     where,
     inputs,
     output,
-    module,
+    layer,
     run,
     emit,
   });
+  /** A layer node: one dynamic input through the layer registered for it (see LayerRef). */
+  const layerStep = (layer: LayerRef<Module>) => step([dynamicInput(0)], ([x]) => layer().call(x), (ctx, [x]) => ctx.emit(layer(), x), layer);
   const baseName = node.name || `${node.opType.toLowerCase()}_${index}`;
   /** Module path of a layer node: its weight's name, its PyTorch scope, or its node name. */
   const modulePath = () => layerPath(node.name, node.input[1], `${node.opType.toLowerCase()}_${index}`);
@@ -93,19 +103,16 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       const kernel = attrs.ints('kernel_shape', [kh, kw]);
       if (kernel[0] !== kh || kernel[1] !== kw) throw new LowbitError(`${where}: kernel_shape [${kernel.join(', ')}] does not match the weight's [${kh}, ${kw}]`);
       const padding = symmetricPads(attrs, where, 2);
-      const conv = owner.addModule(
-        modulePath(),
-        new Conv2d(inPerGroup * group, outC, [kh, kw], {
-          stride: pairOf(attrs.ints('strides', [1, 1]), 'strides', where),
-          padding,
-          dilation: pairOf(attrs.ints('dilations', [1, 1]), 'dilations', where),
-          groups: group,
-          bias: node.input.length > 2 && node.input[2] !== '',
-        }),
-      );
+      const conv = new Conv2d(inPerGroup * group, outC, [kh, kw], {
+        stride: pairOf(attrs.ints('strides', [1, 1]), 'strides', where),
+        padding,
+        dilation: pairOf(attrs.ints('dilations', [1, 1]), 'dilations', where),
+        groups: group,
+        bias: node.input.length > 2 && node.input[2] !== '',
+      });
       loadFloat(conv.weight, w, where);
       if (conv.bias) loadFloat(conv.bias, constant(2, 'bias'), where);
-      return step([dynamicInput(0)], ([x]) => conv.call(x), (ctx, [x]) => ctx.emit(conv, x), conv);
+      return layerStep(owner.addModule(modulePath(), conv));
     }
     case 'Gemm': {
       if (attrs.int('transA', 0) !== 0) throw new LowbitError(`${where}: Gemm with transA=1 is not supported`);
@@ -116,7 +123,7 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       const alpha = attrs.float('alpha', 1);
       const beta = attrs.float('beta', 1);
       const hasC = node.input.length > 2 && node.input[2] !== '';
-      const linear = owner.addModule(modulePath(), new Linear(k, n, { bias: hasC }));
+      const linear = new Linear(k, n, { bias: hasC });
       // Linear's weight is (out, in): B^T unless transB; alpha and beta fold into weight and bias.
       const wData = new Float32Array(n * k);
       for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) wData[o * k + i] = alpha * b.data[transB ? o * k + i : i * n + o];
@@ -129,18 +136,18 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
         const bias = Float32Array.from({ length: n }, (_, o) => beta * c.data[c.data.length === 1 ? 0 : o]);
         loadFloat(linear.bias!, { dims: [n], kind: 'float', data: bias }, where);
       }
-      return step([dynamicInput(0)], ([x]) => linear.call(x), (ctx, [x]) => ctx.emit(linear, x), linear);
+      return layerStep(owner.addModule(modulePath(), linear));
     }
     case 'MatMul': {
       if (isConst(node.input[1]) && !isConst(node.input[0])) {
         const b = constant(1, 'B');
         if (b.kind !== 'float' || b.dims.length !== 2) throw new LowbitError(`${where}: a constant B must be a 2-D float matrix, got dims [${b.dims.join(', ')}]`);
         const [k, n] = b.dims;
-        const linear = owner.addModule(modulePath(), new Linear(k, n, { bias: false }));
+        const linear = new Linear(k, n, { bias: false });
         const wData = new Float32Array(n * k);
         for (let o = 0; o < n; o++) for (let i = 0; i < k; i++) wData[o * k + i] = b.data[i * n + o];
         loadFloat(linear.weight, { dims: [n, k], kind: 'float', data: wData }, where);
-        return step([dynamicInput(0)], ([x]) => linear.call(x), (ctx, [x]) => ctx.emit(linear, x), linear);
+        return layerStep(owner.addModule(modulePath(), linear));
       }
       const ops = mixedOperands();
       return step(ops.inputs, (a) => { const [x, y] = ops.resolve(a); return x.matmul(y); }, (ctx, a) => ctx.builder.add('MatMul', ops.emitArgs(ctx, a), baseName));
@@ -215,13 +222,13 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
       if ([bias, mean, variance].some((t) => t.data.length !== C) || scale.kind !== 'float') {
         throw new LowbitError(`${where}: scale, B, mean and var must be float vectors of one length`);
       }
-      const bn = owner.addModule(modulePath(), new BatchNorm2d(C, { eps: attrs.float('epsilon', 1e-5) }));
+      const bn = new BatchNorm2d(C, { eps: attrs.float('epsilon', 1e-5) });
       loadFloat(bn.weight!, scale, where);
       loadFloat(bn.bias!, bias, where);
       loadFloat(bn.runningMean, mean, where);
       loadFloat(bn.runningVar, variance, where);
       bn.eval();
-      return step([dynamicInput(0)], ([x]) => bn.call(x), (ctx, [x]) => ctx.emit(bn, x), bn);
+      return layerStep(owner.addModule(modulePath(), bn));
     }
     case 'MaxPool':
     case 'AveragePool': {
@@ -326,6 +333,12 @@ export function compileNode(node: NodeProto, index: number, graph: ReadGraph, ow
     }
     case 'Identity':
       return step([dynamicInput(0)], ([x]) => x, (_ctx, [x]) => x);
+    case 'QuantizeLinear':
+    case 'DequantizeLinear': {
+      const constantAt = (i: number, what: string) => (node.input.length > i && node.input[i] !== '' ? constant(i, what) : undefined);
+      const qdq = compileActivationQdq({ opType: node.opType, attrs, constantAt, baseName, where });
+      return step([dynamicInput(0)], ([x]) => qdq.run(x), (ctx, [x]) => qdq.emit(ctx, x));
+    }
     default:
       throw new LowbitError(`${where}: unsupported op '${node.opType}' (node '${node.name || `#${index}`}'); lowbit imports ${IMPORTED_OPS.join(', ')}`);
   }

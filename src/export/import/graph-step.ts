@@ -15,7 +15,8 @@ export interface GraphStep {
   /** Value names of the non-constant inputs, in the order run() takes them. */
   inputs: string[];
   output: string;
-  module?: Module;
+  /** The layer a Conv / Gemm / MatMul / BatchNormalization node runs (read at each call, see LayerRef). */
+  layer?: () => Module;
   run(args: Tensor[]): Tensor;
   /** Writes the node (or its module) to an export graph; `args` are the export value names of `inputs`. */
   emit(ctx: EmitContext, args: string[]): string;

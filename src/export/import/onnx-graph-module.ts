@@ -9,7 +9,7 @@
 import { LowbitError } from '../../errors.ts';
 import { Module } from '../../nn/index.ts';
 import { fromArray, noGrad, scope, zeros, type Tensor } from '../../tensor/index.ts';
-import { compileNode, IMPORTED_OPS, type StepOwner } from './compile-node.ts';
+import { compileNode, IMPORTED_OPS, type LayerRef, type StepOwner } from './compile-node.ts';
 import type { GraphStep } from './graph-step.ts';
 import type { GraphInput, ReadGraph } from './read-model.ts';
 import { foldShapeNode, isBatchDim, SHAPE_OPS, type ShapeValue, type SymDim } from './shape-fold.ts';
@@ -80,43 +80,53 @@ export class OnnxGraphModule extends Module {
       this.steps.push(compileNode(n, i, graph, owner, source));
     });
     // Constants are created at compile time (not lazily in forward) so they are owned buffers from the start.
-    for (const s of this.steps) for (const name of s.node.input) if (graph.constants.has(name) && s.module === undefined && isRuntimeConstant(s, name)) owner.constTensor(name);
+    for (const s of this.steps) for (const name of s.node.input) if (graph.constants.has(name) && s.layer === undefined && isRuntimeConstant(s, name)) owner.constTensor(name);
     if (!this.steps.some((s) => s.output === this.outputName) && this.outputName !== this.input.name) {
       throw new LowbitError(`${source}: the graph output '${this.outputName}' is a constant; lowbit imports models whose output depends on the input`);
     }
   }
 
-  /** Registers a layer under its dotted path, creating LayerGroups for the namespaces on the way. */
-  private addLayer<M extends Module>(path: string, m: M): M {
+  /**
+   * Registers a layer under its dotted path, creating LayerGroups for the namespaces on the way, and
+   * returns a reference that reads the layer registered there at each call: quantizeModel replaces a
+   * Conv2d / Linear child by its quantized version, and the graph must then run (and export) that one.
+   */
+  private addLayer<M extends Module>(path: string, m: M): LayerRef<M> {
+    const at = (dotted: string): LayerRef<M> => () => this.getSubmodule(dotted) as M;
     const parts = path.split('.');
     let group: LayerGroup | null = null;
+    const prefix: string[] = [];
     for (const [i, part] of parts.slice(0, -1).entries()) {
       const existing: Module | undefined = group === null ? this.topChild(part) : group.child(part);
       if (existing instanceof LayerGroup) {
         group = existing;
+        prefix.push(part);
         continue;
       }
       if (existing !== undefined) {
         // The path runs through a layer (a module with weights of its own): name the rest flat here.
         const flat = parts.slice(i).join('_');
-        if (group === null) return this.registerModule(uniqueName(flat, this.memberNames), m);
-        group.add(flat, m);
-        return m;
+        if (group === null) {
+          const name = uniqueName(flat, this.memberNames);
+          this.registerModule(name, m);
+          return at(name);
+        }
+        return at([...prefix, group.add(flat, m)].join('.'));
       }
       const created = new LayerGroup();
       if (group === null) {
-        this.registerModule(uniqueName(part, this.memberNames), created);
+        prefix.push(uniqueName(part, this.memberNames));
+        this.registerModule(prefix[0], created);
       } else {
-        group.add(part, created);
+        prefix.push(group.add(part, created));
       }
       group = created;
     }
     const leaf = parts[parts.length - 1];
-    if (group !== null) {
-      group.add(leaf, m);
-      return m;
-    }
-    return this.registerModule(uniqueName(leaf, this.memberNames), m);
+    if (group !== null) return at([...prefix, group.add(leaf, m)].join('.'));
+    const name = uniqueName(leaf, this.memberNames);
+    this.registerModule(name, m);
+    return at(name);
   }
 
   private topChild(name: string): Module | undefined {

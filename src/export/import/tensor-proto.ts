@@ -8,8 +8,11 @@ import { intTypeByDataType } from '../onnx/int-types.ts';
 import { packedSize, unpackIntegers } from '../onnx/pack.ts';
 import { DataType, type TensorProto } from '../onnx/proto.ts';
 
-/** A constant of the graph: float data as Float32Array, integer data as plain numbers. */
-export type HostTensor = { dims: number[]; kind: 'float'; data: Float32Array } | { dims: number[]; kind: 'int'; data: number[] };
+/**
+ * A constant of the graph: float data as Float32Array, integer data as plain numbers with the ONNX
+ * element type it was stored as (a QuantizeLinear zero point's type sets the quantized range).
+ */
+export type HostTensor = { dims: number[]; kind: 'float'; data: Float32Array } | { dims: number[]; kind: 'int'; data: number[]; dataType?: number };
 
 const MAX_ELEMENTS = 2 ** 31 - 1;
 
@@ -51,18 +54,18 @@ export function readTensorProto(t: TensorProto, where: string): HostTensor {
     case DataType.INT64: {
       if (view) {
         if (raw!.length !== 8 * count) throw new LowbitError(`${where}: ${raw!.length} bytes of int64 data, dims need ${8 * count}`);
-        return { dims, kind: 'int', data: Array.from({ length: count }, (_, i) => Number(view.getBigInt64(8 * i, true))) };
+        return { dims, kind: 'int', data: Array.from({ length: count }, (_, i) => Number(view.getBigInt64(8 * i, true))), dataType: t.dataType };
       }
       size(t.int64Data.length, 'int64 values');
-      return { dims, kind: 'int', data: t.int64Data.map((v) => Number(v)) };
+      return { dims, kind: 'int', data: t.int64Data.map((v) => Number(v)), dataType: t.dataType };
     }
     case DataType.INT32: {
       if (view) {
         if (raw!.length !== 4 * count) throw new LowbitError(`${where}: ${raw!.length} bytes of int32 data, dims need ${4 * count}`);
-        return { dims, kind: 'int', data: Array.from({ length: count }, (_, i) => view.getInt32(4 * i, true)) };
+        return { dims, kind: 'int', data: Array.from({ length: count }, (_, i) => view.getInt32(4 * i, true)), dataType: t.dataType };
       }
       size(t.int32Data.length, 'int32 values');
-      return { dims, kind: 'int', data: [...t.int32Data] };
+      return { dims, kind: 'int', data: [...t.int32Data], dataType: t.dataType };
     }
   }
   const it = intTypeByDataType(t.dataType);
@@ -74,12 +77,12 @@ export function readTensorProto(t: TensorProto, where: string): HostTensor {
     if (raw.length !== packedSize(count, it.width)) {
       throw new LowbitError(`${where}: ${raw.length} bytes of ${it.name} data, dims [${dims.join(', ')}] need ${packedSize(count, it.width)} (truncated or corrupt data)`);
     }
-    return { dims, kind: 'int', data: Array.from(unpackIntegers(raw, count, it.width, it.signed)) };
+    return { dims, kind: 'int', data: Array.from(unpackIntegers(raw, count, it.width, it.signed)), dataType: t.dataType };
   }
   // int32_data holds one element each for 8/16-bit types and packed groups for 4- and 2-bit ones.
   const perWord = it.width < 8 ? 8 / it.width : 1;
   if (t.int32Data.length !== Math.ceil(count / perWord)) size(t.int32Data.length * perWord, `${it.name} values`);
-  if (perWord === 1) return { dims, kind: 'int', data: [...t.int32Data] };
+  if (perWord === 1) return { dims, kind: 'int', data: [...t.int32Data], dataType: t.dataType };
   const bytes = Uint8Array.from(t.int32Data, (v) => v & 0xff);
-  return { dims, kind: 'int', data: Array.from(unpackIntegers(bytes, count, it.width, it.signed)) };
+  return { dims, kind: 'int', data: Array.from(unpackIntegers(bytes, count, it.width, it.signed)), dataType: t.dataType };
 }

@@ -109,16 +109,20 @@ function emitConv(m: Conv2d, input: string, ctx: EmitContext, bn?: BatchNorm2d):
     w = emitWeight(m, 'conv', lw, name, ctx);
   }
   const inputs = [x, w.value];
+  // A bias next to a quantized input and weight is added after the Conv, not given to it:
+  // onnxruntime's WeightBiasQuantization would round it to int32 at s_x * s_w (see bnFold).
+  const separateBias = inputType !== null && m.bias !== null;
   if (fold) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], fold.bias));
-  else if (m.bias) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], floats(m.bias)));
+  else if (m.bias && !separateBias) inputs.push(b.floatInit(`${name}.bias`, [m.outChannels], floats(m.bias)));
   const [ph, pw] = m.padding;
-  const out = b.add('Conv', inputs, name, [
+  const conv = b.add('Conv', inputs, separateBias ? `${name}.conv` : name, [
     attribute('kernel_shape', m.kernelSize),
     attribute('strides', m.stride),
     attribute('pads', [ph, pw, ph, pw]),
     attribute('dilations', m.dilation),
     attribute('group', m.groups),
   ]);
+  const out = separateBias ? b.add('Add', [conv, b.floatInit(`${name}.bias`, [m.outChannels, 1, 1], floats(m.bias!))], name) : conv;
   record(ctx, name, 'conv', w, lw, inputType, w.storage === 'float32' ? 'float' : 'qdq');
   return bn && !fold ? emitBatchNorm(bn, out, ctx) : out;
 }

@@ -6,6 +6,7 @@ import { BatchNorm2d, Conv2d, Linear, type Module } from '../../../src/nn/index.
 import { codeRange, quantizableLayers, quantizeNetwork } from '../../../src/ptq/index.ts';
 import { calibrateActivations, quantizeModel } from '../../../src/quant/index.ts';
 import { fromArray, manualSeed, randn } from '../../../src/tensor/index.ts';
+import { attribute, DataType, floatTensor, node, rawTensor } from '../../../src/export/onnx/proto.ts';
 import { lowbitForward, maxAbsDiff, runOrt } from '../ort-helper.ts';
 import { branchyNet, convNet, encodeFixture, legacyNet, randomFloats, type Fixture } from './fixtures.ts';
 
@@ -74,11 +75,31 @@ describe('ONNX import', () => {
     assert.ok(copy instanceof OnnxGraphModule);
   });
 
-  it('refuses a quantized-activation file with the op named (QuantizeLinear is not imported)', () => {
+  it('a quantized-activation file (QAT export: Clip -> QuantizeLinear -> DequantizeLinear) imports as fake quantization, and exports again', async () => {
     manualSeed(4);
-    const m: Module = createModel({ name: 'mlp', inChannels: 1, numClasses: 10, inputSize: [28, 28], widths: [16] });
+    const m: Module = createModel({ name: 'mlp', inChannels: 1, numClasses: 10, inputSize: [28, 28], widths: [16, 16] });
     quantizeModel(m, { weight: { kind: 'uniform', bits: 4 }, act: { kind: 'pact', bits: 4 } });
     calibrateActivations(m, [randn([4, 1, 28, 28])]);
-    assert.throws(() => importOnnx(exportOnnx(m, { inputShape: [1, 28, 28] }).bytes, 'qat.onnx'), /unsupported op 'QuantizeLinear'/);
+    const bytes = exportOnnx(m, { inputShape: [1, 28, 28] }).bytes;
+    const imported = importOnnx(bytes, 'qat.onnx');
+    const x = randomFloats(16 * 784, 23, 2);
+    const dims = [16, 1, 28, 28];
+    const ours = lowbitForward(imported, fromArray(x, dims));
+    // The same numbers as the QAT model and as onnxruntime running the file (both round half to even).
+    assert.ok(maxAbsDiff(ours, lowbitForward(m, fromArray(x, dims))).diff < 1e-5);
+    assert.ok(maxAbsDiff(await runOrt(bytes, x, dims, { optimization: 'disabled' }), ours).diff < 1e-5);
+    // Written again, the activation quantization stays Q/DQ with the same scale and zero point.
+    const again = exportOnnx(imported, { inputShape: [1, 28, 28] }).bytes;
+    assert.ok(maxAbsDiff(await runOrt(again, x, dims, { optimization: 'disabled' }), ours).diff < 1e-5);
+  });
+
+  it('refuses per-axis quantization of a computed value, naming the node', () => {
+    const f: Fixture = {
+      inputShape: ['N', 2],
+      outputShape: ['N', 2],
+      initializers: [floatTensor('s', [2], Float32Array.from([0.1, 0.2])), rawTensor('zp', DataType.UINT8, [2], Uint8Array.from([0, 0]))],
+      nodes: [node('QuantizeLinear', ['x', 's', 'zp'], ['q'], { name: 'q1', attributes: [attribute('axis', 1)] }), node('DequantizeLinear', ['q', 's', 'zp'], ['y'], { name: 'dq1', attributes: [attribute('axis', 1)] })],
+    };
+    assert.throws(() => importOnnx(encodeFixture(f), 'peraxis.onnx'), /node 'q1' \(QuantizeLinear\): only a per-tensor \(scalar\) float scale/);
   });
 });
