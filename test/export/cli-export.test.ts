@@ -37,6 +37,15 @@ describe('lowbit export and lowbit ptq --onnx', () => {
     assert.match(r.stdout, /Examples:/);
   });
 
+  it('refuses an --out that is the checkpoint it reads, and leaves the checkpoint as it was', () => {
+    const path = join(dir, 'float.safetensors');
+    const before = readFileSync(path);
+    const r = lowbit(['export', '--checkpoint', path, '--out', join(dir, '.', 'float.safetensors')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /is the input file; choose another --out/);
+    assert.ok(readFileSync(path).equals(before));
+  });
+
   it('exports a float checkpoint (--json), and a ptq run from its codes at the real bit width', async () => {
     const f = lowbit(['export', '--checkpoint', join(dir, 'float.safetensors'), '--json']);
     assert.equal(f.status, 0, f.stderr);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { LowbitError, UsageError } from '../../errors.ts';
 import { resolveCheckpoint } from '../../report/index.ts';
 import { readFileSync } from 'node:fs';
@@ -49,6 +49,7 @@ export const exportCommand: Command = {
     if (which.kind === 'onnx') return exportOnnxModel(o, which.path, opset);
     const checkpoint = which.path;
     const out = typeof o.out === 'string' ? o.out : checkpoint.replace(/\.safetensors$/, '') + '.onnx';
+    refuseOutIsInput(out, checkpoint);
     const { model, modelConfig, metadata, extraTensors } = loadCheckpoint(checkpoint);
     for (const t of extraTensors.values()) t.dispose();
     const inputShape = [modelConfig.inChannels, ...modelConfig.inputSize];
@@ -79,13 +80,18 @@ export const exportCommand: Command = {
   },
 };
 
+/** The export would write over the model it reads (`--out model.safetensors`, or the same file by another spelling). */
+function refuseOutIsInput(out: string, input: string): void {
+  if (resolve(out) === resolve(input)) throw new UsageError(`--out ${out} is the input file; choose another --out`);
+}
+
 /**
  * An ONNX model written again: a ptq --onnx result from the codes its run saved (another opset, the
  * names and data set metadata kept), or a float model as is.
  */
 function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefined): void {
   const out = typeof o.out === 'string' ? o.out : path.replace(/\.onnx$/, '') + `.opset${opset ?? 'auto'}.onnx`;
-  if (out === path) throw new UsageError(`--out ${out} is the input file; choose another --out`);
+  refuseOutIsInput(out, path);
   const sourceMetadata = readOnnxMetadata(withFsErrors('read', path, () => readFileSync(path)), path);
   const codesPath = typeof o.codes === 'string' ? o.codes : join(dirname(path), 'codes.safetensors');
   if (typeof o.codes === 'string' && !existsSync(codesPath)) throw new UsageError(`--codes ${codesPath} does not exist: give the codes.safetensors that lowbit ptq wrote`);
