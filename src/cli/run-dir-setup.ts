@@ -5,6 +5,7 @@
  * writing anything but its config.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { holdsNoResults, noteCreatedRunDir } from './created-dirs.ts';
 import { UsageError } from '../errors.ts';
 import { RunDir } from '../train/index.ts';
@@ -30,9 +31,26 @@ export function openRunDir(o: ParsedOptions, defaultPath: string, opts: { resuma
     throw new UsageError(`${path} already exists and is not empty: ${opts.resumable ? 'pass --resume to continue its run, ' : ''}--force to write into it, or choose another --out`);
   }
   if (o.resume && o.force) throw new UsageError('--resume and --force contradict each other: --resume continues the run in --out, --force writes a new one over it; give one');
+  if (exists && o.force) refuseForceOverInput(o, path);
   const runDir = new RunDir(path);
   if (!exists) noteCreatedRunDir(path);
   return runDir;
+}
+
+/** Flags that name a file the command reads. */
+const INPUT_FLAGS = ['checkpoint', 'onnx', 'init', 'teacher', 'float', 'search'];
+
+/** --force replaces the files of --out: never when one of them is the command's own input (ptq --force into the float model's run). */
+function refuseForceOverInput(o: ParsedOptions, path: string): void {
+  const dir = resolve(path);
+  for (const flag of INPUT_FLAGS) {
+    const input = o[flag];
+    if (typeof input !== 'string' || input === '') continue;
+    const p = resolve(input);
+    if (p === dir || p.startsWith(dir + sep)) {
+      throw new UsageError(`--force would replace files in ${path}, which holds the input --${flag} ${input}; choose another --out`);
+    }
+  }
 }
 
 /** Flags that may differ on --resume: where and how the run is reported, not what it computes. */

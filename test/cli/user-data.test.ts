@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDatasetMetadata } from '../../src/data/index.ts';
 import { readSafetensorsMetadata } from '../../src/nn/index.ts';
@@ -69,6 +69,12 @@ test('own data end to end: train on IDX files, eval/ptq default to the recorded 
     assert.equal(again.status, 2);
     assert.match(again.line, /^lowbit ptq: runP already exists and is not empty: --force to write into it, or choose another --out$/);
     assert.equal(lowbit(dir, [...ptq, '--force']).status, 0);
+    // --force never replaces the command's own input: ptq into the float model's run directory.
+    const floatBytes = readFileSync(join(dir, 'runA', 'model.safetensors'));
+    const overInput = lowbit(dir, [...ptq.slice(0, -1), 'runA', '--force']);
+    assert.equal(overInput.status, 2);
+    assert.match(overInput.line, /--force would replace files in runA, which holds the input --checkpoint runA\/model\.safetensors; choose another --out/);
+    assert.ok(readFileSync(join(dir, 'runA', 'model.safetensors')).equals(floatBytes));
     const pm = join(dir, 'runP', 'model.safetensors');
     assert.equal(readDatasetMetadata(readSafetensorsMetadata(pm), pm)?.dataset, 'digits');
 
