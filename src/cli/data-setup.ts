@@ -5,6 +5,7 @@ import { TRAINING_DEFAULTS, type DataOptions } from '../train/index.ts';
 import { UsageError } from '../errors.ts';
 import type { OptionSpec, ParsedOptions } from './command.ts';
 import { intOption, optionalInt } from './command.ts';
+import { info } from './output.ts';
 
 export const DATA_OPTIONS = {
   dataset: { type: 'string', default: TRAINING_DEFAULTS.dataset as string, choices: DATASET_NAMES, description: 'data set' },
@@ -108,8 +109,16 @@ export function dataSpecFrom(o: ParsedOptions, ctx: DataSpecContext = { recorded
     if ((DATASET_NAMES as readonly string[]).includes(recorded.dataset)) return recorded.dataset as DatasetName;
     throw new UsageError(`${source} was trained on your own data '${recorded.dataset}': give it with --data PATH (its normalization is recorded and used by default)`);
   }
+  // An existing model that records no data set (another tool's file, an older checkpoint): the default
+  // is a guess, said once so a wrong one is not silently recorded with the results.
+  if (ctx.source !== undefined && !assumedFor.has(ctx.source)) {
+    assumedFor.add(ctx.source);
+    info(`${ctx.source} records no data set; assuming ${TRAINING_DEFAULTS.dataset} (pass --dataset or --data if it was trained on other data)`);
+  }
   return TRAINING_DEFAULTS.dataset as DatasetName;
 }
+
+const assumedFor = new Set<string>();
 
 /** The data flags as the library's DataOptions; `augment` comes from the command's own flag. */
 export function dataOptions(o: ParsedOptions, augment: boolean, dataset: DataSpec = datasetName(o)): DataOptions {

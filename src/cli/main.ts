@@ -77,7 +77,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   try {
-    if (!cmd) throw new UsageError(`unknown command '${name}'. Commands: ${commands.map((c) => c.name).join(', ')}. See 'lowbit --help'.`);
+    if (!cmd) {
+      const guess = cli.closestName(name, commands.map((c) => c.name));
+      throw new UsageError(`unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}. Commands: ${commands.map((c) => c.name).join(', ')}. See 'lowbit --help'.`);
+    }
     const { options, positionals } = cli.parseCommandArgs(cmd, rest);
     if (options.help) {
       process.stdout.write(cli.helpText(cmd));

@@ -9,7 +9,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { LowbitError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
 import { DATASET_NAMES, loadDataset, type DatasetName, type Split } from './load-dataset.ts';
-import { loadUserData, type UserDataSource } from './user-data.ts';
+import { folderClassNames, loadUserData, type UserDataSource } from './user-data.ts';
 
 export interface UserDataSpec {
   /** A folder (class sub-folders; train/ + test/; IDX or .npy files named by split) or an IDX / .npy images file. */
@@ -43,11 +43,23 @@ export function loadData(spec: DataSpec, split: Split): Dataset {
     return loadDataset(spec, split);
   }
   const source = resolveUserSource(spec.path, spec.labels, split);
+  const classes = split === 'train' ? undefined : trainingClassNames(spec.path, source);
   return loadUserData(source, {
     normalization: { mean: spec.mean, std: spec.std },
     ...(spec.inputSize ? { inputSize: spec.inputSize } : {}),
+    ...(classes ? { classes } : {}),
     name: `${dataSpecName(spec)}/${split}`,
   });
+}
+
+/**
+ * The class folders of the train split when `source` is the test split of a train/ + test/ folder:
+ * the labels are indexes into the training classes, so a class missing from test/ must not shift them.
+ */
+function trainingClassNames(path: string, source: UserDataSource): string[] | undefined {
+  if (source.kind !== 'folder') return undefined;
+  const train = resolveUserSource(path, undefined, 'train');
+  return train.kind === 'folder' && train.dir !== source.dir ? folderClassNames(train.dir) : undefined;
 }
 
 /** Where split `split` of a user's path is. */

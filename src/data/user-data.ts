@@ -10,8 +10,8 @@
  * IDX and .npy arrays must already have it. The result is an ordinary Dataset.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, extname, join } from 'node:path';
+import jpeg from 'jpeg-js';
 import { LowbitError } from '../errors.ts';
 import { fromArray, scope } from '../tensor/index.ts';
 import { Dataset } from './dataset.ts';
@@ -38,6 +38,11 @@ export interface UserDataOptions {
   channels?: 1 | 3;
   /** For messages and run records; default: the file or folder name. */
   name?: string;
+  /**
+   * A folder's class names in label order (those of the training split): a test folder that lacks a
+   * class keeps the other classes' labels. Default: its own sub-folder names, sorted.
+   */
+  classes?: readonly string[];
 }
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
@@ -77,6 +82,7 @@ function fromIdx(src: { images: string; labels: string }, opts: UserDataOptions)
   if (labels.length !== images.count) {
     throw new LowbitError(`${src.images} holds ${images.count} images but ${src.labels} holds ${labels.length} labels; the two files must describe the same samples`);
   }
+  if (images.count === 0) throw new LowbitError(`${src.images} holds no images (its header says 0); give a file with samples`);
   checkSize([images.rows, images.cols], opts.inputSize, src.images);
   const name = opts.name ?? basename(src.images);
   const { mean, std } = checkNormalization(opts.normalization, 1, name);
@@ -101,6 +107,7 @@ function fromNpy(src: { images: string; labels: string }, opts: UserDataOptions)
   else throw new LowbitError(`${src.images}: images must be (N, H, W), (N, C, H, W) or (N, H, W, C) with C = 1 or 3, got [${x.shape.join(', ')}]`);
   const n = x.shape[0];
   const [c, h, w] = layout === 'nhw' ? [1, x.shape[1], x.shape[2]] : layout === 'nchw' ? x.shape.slice(1) : [x.shape[3], x.shape[1], x.shape[2]];
+  if (n === 0) throw new LowbitError(`${src.images} holds no images (shape [${x.shape.join(', ')}]); give an array with samples`);
   if (y.shape[0] !== n) throw new LowbitError(`${src.images} holds ${n} images but ${src.labels} holds ${y.shape[0]} labels; the two files must describe the same samples`);
   checkSize([h, w], opts.inputSize, src.images);
   const pixels = new Uint8Array(n * c * h * w);
@@ -125,16 +132,22 @@ function fromNpy(src: { images: string; labels: string }, opts: UserDataOptions)
 function fromFolder(dir: string, opts: UserDataOptions): Dataset {
   if (!existsSync(dir)) throw new LowbitError(`image folder ${dir} does not exist: check the path`);
   if (!statSync(dir).isDirectory()) throw new LowbitError(`${dir} is not a folder; expected one sub-folder per class holding PNG or JPEG images`);
-  const classes = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classes.length === 0) throw new LowbitError(`${dir} has no class sub-folders; put each class's images in a sub-folder named after the class (${dir}/cat/1.png, ${dir}/dog/2.png)`);
+  const folders = folderClassNames(dir);
+  if (folders.length === 0) throw new LowbitError(`${dir} has no class sub-folders; put each class's images in a sub-folder named after the class (${dir}/cat/1.png, ${dir}/dog/2.png)`);
+  const classes = opts.classes ?? folders;
+  const unknown = folders.filter((f) => !classes.includes(f));
+  if (unknown.length > 0) {
+    throw new LowbitError(`${dir}: class folder(s) ${unknown.join(', ')} are not among the training classes (${classes.join(', ')}); the labels would not match the model's outputs: rename or remove them`);
+  }
   const files: { path: string; label: number }[] = [];
-  classes.forEach((cls, label) => {
+  for (const cls of folders) {
+    const label = classes.indexOf(cls);
     for (const f of readdirSync(join(dir, cls)).sort()) {
       if (IMAGE_EXTENSIONS.has(extname(f).toLowerCase())) files.push({ path: join(dir, cls, f), label });
     }
-  });
-  if (files.length === 0) throw new LowbitError(`${dir}: the class folders (${classes.join(', ')}) hold no .png, .jpg or .jpeg files`);
-  const empty = classes.filter((_, label) => !files.some((f) => f.label === label));
+  }
+  if (files.length === 0) throw new LowbitError(`${dir}: the class folders (${folders.join(', ')}) hold no .png, .jpg or .jpeg files`);
+  const empty = folders.filter((cls) => !files.some((f) => f.label === classes.indexOf(cls)));
   if (empty.length > 0) throw new LowbitError(`${dir}: class folder(s) ${empty.join(', ')} hold no images; remove them or add images`);
   const first = decodeImage(files[0].path);
   const channels = opts.channels ?? first.channels;
@@ -155,10 +168,15 @@ function fromFolder(dir: string, opts: UserDataOptions): Dataset {
     images: fromArray(pixels, [files.length, channels, h, w]),
     labels: fromArray(Float64Array.from(files, (f) => f.label), [files.length], { dtype: 'int64' }),
   }));
-  return new Dataset({ name, ...tensors, classes, mean, std });
+  return new Dataset({ name, ...tensors, classes: [...classes], mean, std });
 }
 
-/** PNG (decoded here) or JPEG (through the optional npm package jpeg-js). */
+/** A class-folder data set's class names: its sub-folders (hidden ones aside), sorted as torchvision's ImageFolder sorts them. */
+export function folderClassNames(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+/** PNG (decoded here) or JPEG (through the npm package jpeg-js). */
 export function decodeImage(path: string): DecodedImage {
   const bytes = readFile(path);
   if (isPng(bytes)) return decodePng(bytes, path);
@@ -167,19 +185,16 @@ export function decodeImage(path: string): DecodedImage {
 }
 
 function decodeJpeg(bytes: Uint8Array, path: string): DecodedImage {
-  let jpeg: { decode(b: Uint8Array, o: { useTArray: boolean; formatAsRGBA: boolean }): { width: number; height: number; data: Uint8Array } };
-  try {
-    jpeg = createRequire(import.meta.url)('jpeg-js');
-  } catch {
-    throw new LowbitError(`${path}: reading JPEG images needs the npm package jpeg-js (npm install jpeg-js); or convert the images to PNG`);
-  }
   let out;
   try {
     out = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false });
   } catch (err) {
     throw new LowbitError(`${path}: corrupt or unsupported JPEG (${(err as Error).message})`, { cause: err });
   }
-  return { width: out.width, height: out.height, channels: 3, pixels: out.data };
+  // Grey JPEGs decode to one value per pixel, colour ones to three.
+  const channels = out.data.length / (out.width * out.height);
+  if (channels !== 1 && channels !== 3) throw new LowbitError(`${path}: a JPEG with ${channels} components per pixel (CMYK?); convert it to RGB or grey`);
+  return { width: out.width, height: out.height, channels, pixels: out.data };
 }
 
 function readFile(path: string): Uint8Array {

@@ -6,7 +6,7 @@ export { BUILTIN_EMITTERS } from './onnx/emitters.ts';
 export { fromQuantizedTensor, fromPtqCodes, checkMatchesWeight, dequantizeWeight, type LowBitWeight } from './onnx/low-bit-weight.ts';
 export { narrowestIntType, INT_TYPES, type IntType } from './onnx/int-types.ts';
 export { packIntegers, unpackIntegers, packedSize, intRange, type IntWidth } from './onnx/pack.ts';
-export { importOnnx, loadOnnx, readOnnxMetadata } from './import/import-onnx.ts';
+export { importOnnx, integerWeightNodes, loadOnnx, readOnnxMetadata } from './import/import-onnx.ts';
 export { readQdqGraph, type QdqGraph, type QdqNode, type QdqConstant } from './import/read-qdq-graph.ts';
 export { OnnxGraphModule } from './import/onnx-graph-module.ts';
 export { IMPORTED_OPS } from './import/compile-node.ts';

@@ -27,3 +27,17 @@ export function checkWidths(name: string, widths: number[], expected: number): n
   }
   return widths;
 }
+
+/**
+ * Why `cfg` cannot describe a model, or null: every size a positive integer. Checked before any layer
+ * is built, so a bad size reads as a field of the config, not as "Linear(84, 0)".
+ */
+export function modelConfigProblem(cfg: ModelConfig): string | null {
+  const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+  if (!positive(cfg.inChannels)) return `inChannels is ${show(cfg.inChannels)}, not a positive integer`;
+  if (!positive(cfg.numClasses)) return `numClasses is ${show(cfg.numClasses)}, not a positive integer (a data set with no labels gives 0)`;
+  if (!Array.isArray(cfg.inputSize) || cfg.inputSize.length !== 2 || !cfg.inputSize.every(positive)) return `inputSize is ${show(cfg.inputSize)}, not [height, width] in positive integers`;
+  if (cfg.widths !== undefined && (!Array.isArray(cfg.widths) || !cfg.widths.every(positive))) return `widths is ${show(cfg.widths)}, not a list of positive integers`;
+  return null;
+}

@@ -1,4 +1,5 @@
 export type { ModelConfig, BuildOptions } from './config.ts';
+export { modelConfigProblem } from './config.ts';
 export { mlp, MLP_WIDTHS } from './mlp.ts';
 export { lenet5, LENET5_WIDTHS } from './lenet5.ts';
 export { vggSmall, VGG_SMALL_WIDTHS } from './vgg-small.ts';

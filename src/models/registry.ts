@@ -1,6 +1,6 @@
 import { LowbitError } from '../errors.ts';
 import type { Module } from '../nn/index.ts';
-import type { BuildOptions, ModelConfig } from './config.ts';
+import { modelConfigProblem, type BuildOptions, type ModelConfig } from './config.ts';
 import { lenet5 } from './lenet5.ts';
 import { mlp } from './mlp.ts';
 import { cifarResNet, resnet18, resnet50 } from './resnet.ts';
@@ -25,6 +25,8 @@ export function createModel(cfg: ModelConfig, opts: BuildOptions = {}): Module {
   if (build === undefined) {
     throw new LowbitError(`unknown model '${cfg.name}': choose one of ${MODEL_NAMES.join(', ')}`);
   }
+  const problem = modelConfigProblem(cfg);
+  if (problem !== null) throw new LowbitError(`cannot build ${cfg.name}: ${problem}`);
   try {
     return build(cfg, opts);
   } catch (err) {

@@ -58,6 +58,9 @@ export async function loadIntModel(path: string, opts: LoadIntModelOptions = {})
   if (!modelConfig.quant) {
     throw new LowbitError(`${path}: a float checkpoint; the integer runtime runs quantized ones (train one with 'lowbit qat --checkpoint ${path} --wbits 2 --abits 2')`);
   }
+  if (!INT_RUNTIME_MODELS.includes(modelConfig.name)) {
+    throw new LowbitError(`${path}: a ${modelConfig.name}; the integer runtime runs the basic-block ResNets (${INT_RUNTIME_MODELS.join(', ')}). Evaluate it with 'lowbit eval --checkpoint ${path}', or export it with 'lowbit export' and run it in onnxruntime`);
+  }
   const entry = DATASET_CATALOG[opts.dataset ?? 'fashion-mnist'];
   if (entry.mean.length !== modelConfig.inChannels) {
     throw new LowbitError(`${path}: the model takes ${modelConfig.inChannels}-channel images but ${entry.title} has ${entry.mean.length}; pass the data set it was trained on`);
@@ -66,6 +69,9 @@ export async function loadIntModel(path: string, opts: LoadIntModelOptions = {})
   const plan = compileResNet(model, { mean: entry.mean, std: entry.std, inputSize: modelConfig.inputSize, isa: opts.isa });
   return intModel(plan, modelConfig as unknown as PlanMeta['modelConfig']);
 }
+
+/** The zoo models compileResNet takes (ResNet-50's bottleneck blocks it does not). */
+const INT_RUNTIME_MODELS = ['resnet20', 'resnet32', 'resnet56', 'resnet18'];
 
 async function loadOnnxIntModel(path: string, opts: LoadIntModelOptions): Promise<IntModel> {
   const { readQdqGraph } = await import('../export/index.ts');

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { LowbitError } from '../errors.ts';
 import { loadSafetensors, saveSafetensors, type Module } from '../nn/index.ts';
 import type { Tensor } from '../tensor/index.ts';
-import { createModel, type ModelConfig } from '../models/index.ts';
+import { createModel, modelConfigProblem, type ModelConfig } from '../models/index.ts';
 import { quantizeModel, type QuantConfig } from '../quant/index.ts';
 import { checkFinite } from '../util/check-finite.ts';
 
@@ -56,6 +56,8 @@ export function modelConfigOf(metadata: Record<string, string>, path: string): C
   if (config === null || typeof config !== 'object' || typeof (config as { name?: unknown }).name !== 'string') {
     throw new LowbitError(`${path}: corrupt '${MODEL_CONFIG_KEY}' metadata (not a model config: ${raw.slice(0, 60)}${raw.length > 60 ? '...' : ''}); the file was damaged or edited: use another copy of the checkpoint`);
   }
+  const problem = modelConfigProblem(config as CheckpointModelConfig);
+  if (problem !== null) throw new LowbitError(`${path}: corrupt '${MODEL_CONFIG_KEY}' metadata (${problem}); the file was damaged or edited: use another copy of the checkpoint`);
   return config as CheckpointModelConfig;
 }
 

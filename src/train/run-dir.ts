@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { blasInUse, buildInfo, getNumThreads } from '../tensor/index.ts';
 import { LowbitError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic-write.ts';
 import { withFsErrors } from '../util/fs-errors.ts';
+import { makeDirs } from '../util/make-dirs.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -39,7 +40,7 @@ export function environmentRecord(): Record<string, unknown> {
  */
 export class RunDir {
   constructor(readonly path: string) {
-    withFsErrors('create the run directory', path, () => mkdirSync(join(path, 'checkpoints'), { recursive: true }));
+    makeDirs(join(path, 'checkpoints'), 'create the run directory', path);
   }
 
   get checkpointDir(): string {

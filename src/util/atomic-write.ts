@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LowbitError } from '../errors.ts';
 import { asFsError, fsErrorCode, withFsErrors } from './fs-errors.ts';
+import { makeDirs } from './make-dirs.ts';
 
 /**
  * Writes a file so that readers see the old content or the new, never a torn one: the bytes go to a
@@ -17,7 +18,7 @@ import { asFsError, fsErrorCode, withFsErrors } from './fs-errors.ts';
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array | Uint8Array[]): void {
   const target = regularTarget(path);
-  withFsErrors('create the folder of', target, () => mkdirSync(dirname(target), { recursive: true }));
+  makeDirs(dirname(target), 'create the folder of', target);
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   let written = false;
   try {

@@ -4,7 +4,7 @@
  * `library` rows call a library function and expect a LowbitError; `cli` rows run bin/lowbit.js;
  * `behaviour` rows check a result that used to be silently wrong.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDatasetFits, checkDatasetMatches, datasetMetadata, encodeNpy, loadData, loadUserData, parseNpy } from '../../src/data/index.ts';
@@ -15,7 +15,7 @@ import { saveSafetensors } from '../../src/nn/index.ts';
 import { fromArray, manualSeed, noGrad } from '../../src/tensor/index.ts';
 import { loadCheckpoint, RunDir, saveCheckpoint } from '../../src/train/index.ts';
 import { writeFileAtomic } from '../../src/util/atomic-write.ts';
-import { idxBytes } from '../data/fixtures.ts';
+import { idxBytes, writeIdxSplit } from '../data/fixtures.ts';
 
 export type BadInput =
   | { kind: 'library'; id: string; issue: string; run: (dir: string) => unknown; message: RegExp }
@@ -144,7 +144,7 @@ export const BAD_INPUTS: BadInput[] = [
     id: 'data: an empty set',
     issue: 'an empty training set "trains" 0 steps and saves',
     run: (dir) => checkDatasetFits(idxSet(dir, 'none', 28, 28, []), MODEL_28),
-    message: /data set none holds no images/,
+    message: /none-x holds no images \(its header says 0\); give a file with samples/,
   },
   {
     kind: 'library',
@@ -246,6 +246,14 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     kind: 'cli',
+    id: 'lowbit export --out under /proc',
+    issue: '--out under /proc hangs at 100% CPU (recursive mkdir retries forever)',
+    args: (dir) => ['export', '--checkpoint', checkpoint(dir, 'ok.safetensors'), '--out', '/proc/lowbit-no-such/m.onnx'],
+    exitCode: 1,
+    message: /^lowbit export: cannot create the folder of \/proc\/lowbit-no-such\/m\.onnx: \/proc is on procfs, a kernel file system where no files can be made; write somewhere else$/,
+  },
+  {
+    kind: 'cli',
     id: 'lowbit export --out a named pipe (as /dev/null would be)',
     issue: 'export --out /dev/null replaces the device',
     args: (dir) => {
@@ -312,6 +320,28 @@ export const BAD_INPUTS: BadInput[] = [
     args: () => ['ptq', '--wbit', '4'],
     exitCode: 2,
     message: /^lowbit ptq: Unknown option '--wbit' \(did you mean --wbits\?\)\. See 'lowbit ptq --help'\.$/,
+  },
+  {
+    kind: 'behaviour',
+    id: 'a model that records no data set: the assumed default is said once, not recorded silently',
+    issue: 'ptq --onnx of a file without metadata records fashion-mnist silently',
+    check: (dir) => {
+      mkdirSync(join(dir, 'data', 'fashion-mnist'), { recursive: true });
+      writeIdxSplit(join(dir, 'data', 'fashion-mnist'), 't10k', 16, 28, 28, { gzip: false, seed: 1 });
+      const bin = join(import.meta.dirname, '..', '..', 'bin', 'lowbit.js');
+      const r = spawnSync(process.execPath, [bin, 'eval', '--checkpoint', checkpoint(dir, 'plain.safetensors'), '--json'], { env: { ...process.env, LOWBIT_THREADS: '1', LOWBIT_DATA: join(dir, 'data') }, encoding: 'utf8' });
+      if (r.status !== 0) return `exit ${r.status}: ${r.stderr}`;
+      const said = r.stderr.split('\n').filter((l) => /plain\.safetensors records no data set; assuming fashion-mnist \(pass --dataset or --data/.test(l));
+      return said.length === 1 ? null : `said ${said.length} times: ${r.stderr}`;
+    },
+  },
+  {
+    kind: 'cli',
+    id: 'a mistyped command gets a suggestion',
+    issue: 'a mistyped command gets no suggestion',
+    args: () => ['exprot', '--checkpoint', 'x.safetensors'],
+    exitCode: 2,
+    message: /^lowbit exprot: unknown command 'exprot' \(did you mean 'export'\?\)\. Commands: .*export/,
   },
   {
     kind: 'cli',

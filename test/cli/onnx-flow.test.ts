@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetMetadata, readDatasetMetadata } from '../../src/data/index.ts';
 import { readOnnxMetadata } from '../../src/export/index.ts';
@@ -62,6 +62,16 @@ test('checkpoint -> export -> eval --onnx -> ptq --onnx -> report -> export --on
     const ev21 = lowbit(['eval', '--onnx', 'w2-op21.onnx', '--json']);
     assert.equal(ev21.status, 0, ev21.stderr);
     assert.equal(JSON.parse(ev21.stdout).accuracy, quantized);
+
+    // Without its codes, the file is refused rather than silently written back with float weights.
+    copyFileSync(join(dir, 'runO', 'model.onnx'), join(dir, 'lone.onnx'));
+    const lone = lowbit(['export', '--onnx', 'lone.onnx', '--out', 'lone-op21.onnx']);
+    assert.equal(lone.status, 2, lone.stderr);
+    assert.match(lone.line, /lone\.onnx stores integer weights \(\d+ nodes, .*\) and no codes\.safetensors is beside it: give the codes .* with --codes PATH/);
+    assert.equal(existsSync(join(dir, 'lone-op21.onnx')), false);
+    const asFloat = lowbit(['export', '--onnx', 'lone.onnx', '--out', 'lone-float.onnx', '--float-weights', '--json']);
+    assert.equal(asFloat.status, 0, asFloat.stderr);
+    assert.equal(JSON.parse(asFloat.stdout).layers.filter((l: { format: string }) => l.format !== 'float').length, 0, 'asked for float weights');
   } finally {
     cleanup();
   }

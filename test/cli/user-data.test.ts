@@ -103,6 +103,10 @@ test('own data end to end: train on IDX files, eval/ptq default to the recorded 
     assert.equal(failed.status, 1, failed.stderr);
     assert.match(failed.line, /images are 14x56 \(H x W\), the input size is 28x28/);
     assert.ok(!existsSync(join(dir, 'runQ')), `left behind: ${existsSync(join(dir, 'runQ')) ? readdirSync(join(dir, 'runQ')).join(', ') : ''}`);
+    // ... and the parent folders it made for it (runs/a/b/c: runs/a too).
+    const nested = lowbit(dir, ['qat', '--checkpoint', 'runA/model.safetensors', '--data', 'wide', '--epochs', '1', '--out', 'nest/a/b']);
+    assert.equal(nested.status, 1, nested.stderr);
+    assert.ok(!existsSync(join(dir, 'nest')), 'the folders made for --out nest/a/b are removed');
   } finally {
     cleanup();
   }

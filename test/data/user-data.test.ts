@@ -14,6 +14,7 @@ import {
   DataLoader,
   defaultAugmentation,
   encodeNpy,
+  loadData,
   loadUserData,
   parseNpy,
   RandomHorizontalFlip,
@@ -21,6 +22,7 @@ import {
   type UserDataOptions,
 } from '../../src/data/index.ts';
 import { LowbitError } from '../../src/errors.ts';
+import jpeg from 'jpeg-js';
 import { encodePng } from './png-encode.ts';
 import { idxBytes, pseudoRandomBytes } from './fixtures.ts';
 
@@ -88,7 +90,65 @@ test('a folder of PNG images, one class per sub-folder: classes sorted, grey or 
     writeFileSync(join(dir, 'cat', 'big.png'), encodePng(8, 8, 0, 8, () => [1]));
     throwsLowbit(() => loadUserData({ kind: 'folder', dir }, { normalization: { mean: [0.5], std: [0.5] } }), /big\.png is 8x8, the first image .* is 6x4; give an input size/);
     writeFileSync(join(dir, 'cat', 'fake.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 0]));
-    throwsLowbit(() => loadUserData({ kind: 'folder', dir }, { normalization: { mean: [0.5], std: [0.5] }, inputSize: [4, 6] }), /fake\.jpg: (reading JPEG images needs the npm package jpeg-js|corrupt or unsupported JPEG)/);
+    throwsLowbit(() => loadUserData({ kind: 'folder', dir }, { normalization: { mean: [0.5], std: [0.5] }, inputSize: [4, 6] }), /fake\.jpg: corrupt or unsupported JPEG/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('JPEG images decode (colour to RGB, or grey when asked) through the jpeg-js dependency', () => {
+  const dir = tempDir();
+  try {
+    const [w, h] = [8, 8];
+    const rgba = (r: number, g: number, b: number) => Buffer.from(Array.from({ length: w * h }, () => [r, g, b, 255]).flat());
+    for (const [cls, [r, g, b]] of [['red', [200, 30, 30]], ['blue', [20, 40, 220]]] as const) {
+      mkdirSync(join(dir, cls));
+      writeFileSync(join(dir, cls, 'a.jpg'), jpeg.encode({ width: w, height: h, data: rgba(r, g, b) }, 95).data);
+    }
+    const ds = loadUserData({ kind: 'folder', dir }, { normalization: { mean: [0.5], std: [0.5] } });
+    assert.deepEqual(ds.images.shape, [2, 3, 8, 8]);
+    assert.deepEqual(ds.classes, ['blue', 'red']);
+    const px = ds.images.toTypedArray() as Uint8Array;
+    // JPEG is lossy: a flat colour comes back within a few levels. Image 1 is red, channel 0.
+    const red = px[3 * 64];
+    const blueOfBlue = px[2 * 64];
+    assert.ok(Math.abs(red - 200) <= 6 && Math.abs(blueOfBlue - 220) <= 6, `red ${red}, blue ${blueOfBlue}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('train/ and test/ folders: the test labels index the training classes, so a class missing from test/ shifts nothing', () => {
+  const dir = tempDir();
+  try {
+    const put = (split: string, cls: string, shade: number) => {
+      mkdirSync(join(dir, split, cls), { recursive: true });
+      writeFileSync(join(dir, split, cls, '0.png'), encodePng(4, 4, 0, 8, () => [shade]));
+    };
+    for (const [cls, shade] of [['ant', 10], ['bee', 20], ['cat', 30]] as const) put('train', cls, shade);
+    put('test', 'bee', 20);
+    put('test', 'cat', 30);
+    const spec = { path: dir, mean: [0.5], std: [0.5] };
+    const test = loadData(spec, 'test');
+    // bee and cat are training classes 1 and 2; folder indexes of test/ alone would say 0 and 1.
+    assert.deepEqual(Array.from(test.labels.toTypedArray() as BigInt64Array, Number), [1, 2]);
+    assert.deepEqual(test.classes, ['ant', 'bee', 'cat']);
+    put('test', 'dog', 40);
+    throwsLowbit(() => loadData(spec, 'test'), /test: class folder\(s\) dog are not among the training classes \(ant, bee, cat\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an IDX or .npy file with no images is refused by name, not as a model with 0 classes', () => {
+  const dir = tempDir();
+  try {
+    writeFileSync(join(dir, 'x.idx'), idxBytes(2051, [0, 4, 4], new Uint8Array(0)));
+    writeFileSync(join(dir, 'y.idx'), idxBytes(2049, [0], new Uint8Array(0)));
+    throwsLowbit(() => loadUserData({ kind: 'idx', images: join(dir, 'x.idx'), labels: join(dir, 'y.idx') }, MNIST_NORM), /x\.idx holds no images/);
+    writeFileSync(join(dir, 'x.npy'), encodeNpy('uint8', [0, 4, 4], []));
+    writeFileSync(join(dir, 'y.npy'), encodeNpy('uint8', [0], []));
+    throwsLowbit(() => loadUserData({ kind: 'npy', images: join(dir, 'x.npy'), labels: join(dir, 'y.npy') }, MNIST_NORM), /x\.npy holds no images/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -150,7 +210,7 @@ test('a data set is checked against the model: input shape (14x56, 1x784 vs 28x2
     const model = { inputShape: [1, 28, 28], numClasses: 10, source: 'checkpoint m.safetensors' };
     throwsLowbit(() => checkDatasetFits(make('wide', 14, 56, 2, [0, 1]), model), /data set wide has images of 1x14x56 \(C x H x W\) but checkpoint m\.safetensors takes 1x28x28 \(the same number of pixels in another shape/);
     throwsLowbit(() => checkDatasetFits(make('flat', 1, 784, 2, [0, 1]), model), /data set flat has images of 1x1x784 .* takes 1x28x28/);
-    throwsLowbit(() => checkDatasetFits(make('empty', 28, 28, 0, []), model), /data set empty holds no images/);
+    throwsLowbit(() => checkDatasetFits(make('empty', 28, 28, 0, []), model), /empty-x holds no images/);
     throwsLowbit(() => checkDatasetFits(make('many', 28, 28, 2, [3, 12]), model), /data set many has label 12 but checkpoint m\.safetensors has 10 classes/);
     throwsLowbit(() => checkDatasetFits(make('grey', 28, 28, 1, [0]), { inputShape: [3, 28, 28] }), /1 channel\(s\) where the model takes 3/);
     checkDatasetFits(make('ok', 28, 28, 2, [0, 9]), model);

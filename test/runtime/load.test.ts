@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { LowbitError } from '../../src/errors.ts';
 import { createModel } from '../../src/models/index.ts';
 import { argmaxRows, loadIntModel, savePlan } from '../../src/runtime/index.ts';
+import { quantizeModel } from '../../src/quant/index.ts';
 import { noGrad, scope } from '../../src/tensor/index.ts';
 import { saveCheckpoint } from '../../src/train/index.ts';
 import { fakeQuantResNet, fixtureConfig, normalize, quantConfig, randomPixels } from './resnet-fixture.ts';
@@ -50,6 +51,15 @@ describe('loadIntModel', () => {
     await assert.rejects(loadIntModel(cut), (e: Error) => e instanceof LowbitError && /lies outside the data/.test(e.message) && /lowbit run --model CHECKPOINT --save/.test(e.message));
     writeFileSync(cut, full.subarray(0, 20));
     await assert.rejects(loadIntModel(cut), /says \d+ bytes of description/);
+  });
+
+  it('refuses a quantized model that is not a basic-block ResNet, naming the ones it runs and what to use instead', async () => {
+    const config = { name: 'lenet5', inChannels: 1, numClasses: 10, inputSize: [28, 28] as [number, number] };
+    const model = createModel(config);
+    quantizeModel(model, quantConfig(2));
+    const path = join(dir, 'lenet5-w2.safetensors');
+    saveCheckpoint(path, model, { ...config, quant: quantConfig(2) });
+    await assert.rejects(loadIntModel(path), (e: Error) => e instanceof LowbitError && /lenet5-w2\.safetensors: a lenet5; the integer runtime runs the basic-block ResNets \(resnet20, .*\)\. Evaluate it with 'lowbit eval/.test(e.message) && !/Sequential/.test(e.message));
   });
 
   it('refuses a float checkpoint with a message that says how to make a quantized one', async () => {

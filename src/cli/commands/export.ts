@@ -4,7 +4,7 @@ import { LowbitError, UsageError } from '../../errors.ts';
 import { resolveCheckpoint } from '../../report/index.ts';
 import { readFileSync } from 'node:fs';
 import { DATASET_KEY, NORMALIZATION_KEY } from '../../data/index.ts';
-import { applyPtqActivations, dequantizeWeight, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
+import { applyPtqActivations, dequantizeWeight, integerWeightNodes, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
 import { loadSafetensors, type Module } from '../../nn/index.ts';
 import { fromArray, noGrad, scope, type Tensor } from '../../tensor/index.ts';
 import { loadCheckpoint } from '../../train/index.ts';
@@ -21,7 +21,7 @@ export function formatExportTable(r: OnnxExportResult): string {
 export const exportCommand: Command = {
   name: 'export',
   summary: 'write a checkpoint as ONNX: float, QAT or PTQ models, weights at their real bit width',
-  usage: 'lowbit export (--checkpoint PATH | --onnx FILE) [--format onnx] [--opset N] [--out FILE.onnx] [--matmul-nbits] [--codes PATH]',
+  usage: 'lowbit export (--checkpoint PATH | --onnx FILE) [--format onnx] [--opset N] [--out FILE.onnx] [--matmul-nbits] [--codes PATH] [--float-weights]',
   examples: [
     'lowbit export --checkpoint runs/r20/model.safetensors',
     'lowbit export --checkpoint runs/ptq-gpfq-1/model.safetensors --out r20-w2.onnx',
@@ -41,6 +41,7 @@ export const exportCommand: Command = {
     'matmul-nbits': { type: 'boolean', description: 'quantized Linear layers as com.microsoft::MatMulNBits (2/4/8-bit, onnxruntime)' },
     'narrow-activations': { type: 'boolean', description: 'activation Q/DQ in the sub-byte type of the grid (uint2...) instead of uint8 + Clip' },
     codes: { type: 'string', metavar: 'PATH', description: 'codes.safetensors of a ptq checkpoint (default: next to the checkpoint)' },
+    'float-weights': { type: 'boolean', description: 'with --onnx: write an integer-weight file without its codes.safetensors as float weights' },
   },
   run(o) {
     const which = modelPathFrom(o, { onnx: true });
@@ -92,10 +93,20 @@ function refuseOutIsInput(out: string, input: string): void {
 function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefined): void {
   const out = typeof o.out === 'string' ? o.out : path.replace(/\.onnx$/, '') + `.opset${opset ?? 'auto'}.onnx`;
   refuseOutIsInput(out, path);
-  const sourceMetadata = readOnnxMetadata(withFsErrors('read', path, () => readFileSync(path)), path);
+  const bytes = withFsErrors('read', path, () => readFileSync(path));
+  const sourceMetadata = readOnnxMetadata(bytes, path);
   const codesPath = typeof o.codes === 'string' ? o.codes : join(dirname(path), 'codes.safetensors');
   if (typeof o.codes === 'string' && !existsSync(codesPath)) throw new UsageError(`--codes ${codesPath} does not exist: give the codes.safetensors that lowbit ptq wrote`);
   const withCodes = existsSync(codesPath);
+  // Without codes an integer-weight file is read as float weights: writing them back as float would
+  // silently undo the quantization (a 46 KB W2 file came back as 312 KB).
+  const integerNodes = withCodes || o['float-weights'] === true ? [] : integerWeightNodes(bytes, path);
+  if (integerNodes.length > 0) {
+    throw new UsageError(
+      `${path} stores integer weights (${integerNodes.length} nodes, e.g. ${integerNodes[0]}) and no codes.safetensors is beside it: ` +
+        'give the codes of the ptq run that wrote it with --codes PATH, export the checkpoint it came from with --checkpoint, or pass --float-weights to write float weights on purpose',
+    );
+  }
   // The codes name the layers of the float file the ptq run imported (its config.json records it);
   // the quantized file's own graph is laid out otherwise (DequantizeLinear + MatMul).
   const floatSource = withCodes ? ptqOnnxSource(dirname(codesPath)) ?? path : path;

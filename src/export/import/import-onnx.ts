@@ -29,11 +29,25 @@ export function loadOnnx(path: string): OnnxGraphModule {
 
 /** An ONNX file's metadata_props as a record (where lowbit stores the data set, see data/provenance). */
 export function readOnnxMetadata(bytes: Uint8Array, source = 'ONNX model'): Record<string, string> {
-  let m;
+  return Object.fromEntries(decode(bytes, source).metadataProps.map((e) => [e.key, e.value]));
+}
+
+/**
+ * The nodes that hold weights as integers: DequantizeLinear of an initializer, MatMulNBits. Importing
+ * folds them into float weights, so a file with any of them is re-exported at its bit width only
+ * from its codes (see `lowbit export --onnx`).
+ */
+export function integerWeightNodes(bytes: Uint8Array, source = 'ONNX model'): string[] {
+  const graph = decode(bytes, source).graph;
+  if (graph === undefined) return [];
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  return graph.node.filter((n) => n.opType === 'MatMulNBits' || (n.opType === 'DequantizeLinear' && initializers.has(n.input[0]))).map((n) => n.name || `${n.opType} of ${n.input[0]}`);
+}
+
+function decode(bytes: Uint8Array, source: string): ReturnType<typeof decodeModel> {
   try {
-    m = decodeModel(bytes);
+    return decodeModel(bytes);
   } catch (err) {
     throw new LowbitError(`${source}: not a valid ONNX file (protobuf decoding failed: ${(err as Error).message})`, { cause: err });
   }
-  return Object.fromEntries(m.metadataProps.map((e) => [e.key, e.value]));
 }

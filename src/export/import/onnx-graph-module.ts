@@ -77,7 +77,13 @@ export class OnnxGraphModule extends Module {
         else graph.constants.set(n.output[0], { dims: folded.dims, kind: 'int', data: folded.data as number[] });
         return;
       }
-      this.steps.push(compileNode(n, i, graph, owner, source));
+      try {
+        this.steps.push(compileNode(n, i, graph, owner, source));
+      } catch (err) {
+        // A layer's own check ("Conv2d(3, 8, groups=3): ...") does not know the file or the node.
+        if (err instanceof LowbitError && err.message.startsWith(source)) throw err;
+        throw new LowbitError(`${where}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      }
     });
     // Constants are created at compile time (not lazily in forward) so they are owned buffers from the start.
     for (const s of this.steps) for (const name of s.node.input) if (graph.constants.has(name) && s.layer === undefined && isRuntimeConstant(s, name)) owner.constTensor(name);

@@ -55,6 +55,7 @@ const named: [string, Uint8Array, RegExp, number[]?][] = [
   ['foreign operator domain', edited((m) => (m.graph!.node[2].domain = 'com.microsoft')), /node 'relu1' \(Relu\): operator domain 'com.microsoft' is not supported/],
   ['asymmetric pads', edited((m) => (m.graph!.node[0].attribute[1] = attribute('pads', [1, 1, 0, 0]))), /asymmetric pads \[1, 1, 0, 0\]/],
   ['kernel_shape disagrees with the weight', edited((m) => (m.graph!.node[0].attribute[0] = attribute('kernel_shape', [5, 5]))), /kernel_shape \[5, 5\] does not match the weight's \[3, 3\]/],
+  ['group that does not divide the channels', edited((m) => m.graph!.node[0].attribute.push(attribute('group', 3))), /^bad\.onnx: node '[^']+' \(Conv\): Conv2d\(\d+, 4, groups=3\): channels must be divisible by groups/],
   ['3-D conv weight', edited((m) => (m.graph!.initializer[0] = floatTensor('w1', [4, 2, 9], randomFloats(72, 1)))), /only 2-D convolutions/],
   ['Gemm with transA', edited((m) => m.graph!.node[10].attribute.push(attribute('transA', 1))), /transA=1 is not supported/],
   ['Constant without value', edited((m) => (m.graph!.node[5].attribute = [])), /Constant needs exactly one value attribute/],
