@@ -12,6 +12,7 @@ import { copyCheckpointModel, evaluate, saveCheckpoint, type BatchSource, type C
 import { PTQ_DEFAULTS, type PtqConfig } from './ptq-config.ts';
 import { quantizeNetwork, type LayerReport, type PtqProgress } from './quantize-network.ts';
 import { inputQuantizerState, toQuantModel } from './to-quant-model.ts';
+import { negativeInputs, type NegativeInput } from './negative-inputs.ts';
 
 /** Metadata key under which PTQ records its config in model.safetensors and codes.safetensors. */
 export const PTQ_METADATA_KEY = 'lowbit.ptq';
@@ -31,6 +32,11 @@ export interface PtqRunResult {
   drop: number;
   seconds: number;
   layers: PtqLayerSummary[];
+  /**
+   * With activation quantization: the layers whose input is negative for more than 1% of its values
+   * on the first calibration batch, clipped to 0 by the unsigned grid (empty for the zoo's ReLU nets).
+   */
+  negativeInputs?: NegativeInput[];
 }
 
 export interface RunPtqArgs {
@@ -101,6 +107,7 @@ export function runPtq(args: RunPtqArgs): PtqRun {
   const actBits = args.actBits ?? null;
   if (actBits !== null && fakeQuant) args.onCalibrateActivations?.({ bits: actBits, images: calibration.shape[0] });
   const quant = fakeQuant ? toQuantModel(copy, reports, config, { actBits, calibration }) : null;
+  const clipped = quant !== null && actBits !== null ? negativeInputs(copy, calibration.narrow(0, 0, Math.min(256, calibration.shape[0]))) : undefined;
   const seconds = (performance.now() - t0) / 1000;
   const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
   const quantizedAccuracy = evaluate(copy, wrap(args.test, label)).accuracy;
@@ -113,6 +120,7 @@ export function runPtq(args: RunPtqArgs): PtqRun {
     drop: floatAccuracy - quantizedAccuracy,
     seconds,
     layers: reports.map(({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases }) => ({ name, kind, bits, shape, relativeError, errorRows, seconds: s, phases })),
+    ...(clipped !== undefined ? { negativeInputs: clipped } : {}),
   };
   if (runDir) {
     const metadata = { ...args.metadata, [PTQ_METADATA_KEY]: JSON.stringify(config) };

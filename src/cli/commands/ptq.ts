@@ -131,6 +131,9 @@ export const ptqCommand: Command = {
     source.model.dispose();
     calibration.dispose();
     const r = run.result;
+    for (const n of r.negativeInputs ?? []) {
+      info(`warning: the input of ${n.layer} is negative for ${(100 * n.negativeShare).toFixed(1)}% of its values (down to ${n.min.toPrecision(3)}); PTQ's unsigned ${r.abits}-bit activation grid clips them to 0 (drop --abits to quantize the weights only)`);
+    }
     const human = [
       formatLayerTable(r.layers),
       `${r.method} W${r.wbits}${r.abits === FLOAT_BITS ? '' : `A${r.abits}`}: test accuracy ${(100 * r.quantizedAccuracy).toFixed(2)}% (float ${(100 * r.floatAccuracy).toFixed(2)}%, drop ${(100 * r.drop).toFixed(2)} pp) in ${r.seconds.toFixed(1)} s; ${join(runDir.path, onnx ? 'model.onnx' : 'model.safetensors')}`,
