@@ -96,7 +96,7 @@ export function dataSpecFrom(o: ParsedOptions, ctx: DataSpecContext = { recorded
     }
     if (recorded !== null) checkDatasetMatches(recorded, { dataset: recorded.dataset, mean, std }, source);
     const inputSize = inputSizeOption(o) ?? ctx.inputSize;
-    return { path: o.data, ...(typeof o.labels === 'string' ? { labels: o.labels } : {}), mean, std, ...(inputSize ? { inputSize } : {}) };
+    return { path: o.data, ...(typeof o.labels === 'string' ? { labels: o.labels } : {}), mean, std, ...(inputSize ? { inputSize } : {}), ...(recorded?.classes ? { classes: recorded.classes } : {}) };
   }
   if (userFlags.length > 0) throw new UsageError(`--${userFlags[0]} applies to --data (your own files); the built-in data sets have their own normalization and size`);
   if (typeof o.dataset === 'string') {

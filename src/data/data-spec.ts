@@ -21,6 +21,8 @@ export interface UserDataSpec {
   std: number[];
   /** [H, W]: folder images are resized to it; IDX / .npy images must have it. */
   inputSize?: [number, number];
+  /** A folder's class names in label order: the model's (as it records them). Default: the training split's. */
+  classes?: string[];
 }
 
 export type DataSpec = DatasetName | UserDataSpec;
@@ -43,7 +45,7 @@ export function loadData(spec: DataSpec, split: Split): Dataset {
     return loadDataset(spec, split);
   }
   const source = resolveUserSource(spec.path, spec.labels, split);
-  const classes = split === 'train' ? undefined : trainingClassNames(spec.path, source);
+  const classes = source.kind !== 'folder' ? undefined : spec.classes ?? (split === 'train' ? undefined : trainingClassNames(spec.path, source));
   return loadUserData(source, {
     normalization: { mean: spec.mean, std: spec.std },
     ...(spec.inputSize ? { inputSize: spec.inputSize } : {}),

@@ -35,6 +35,7 @@ export {
   baseDatasetName,
   DATASET_KEY,
   NORMALIZATION_KEY,
+  CLASSES_KEY,
   type DataProvenance,
 } from './provenance.ts';
 export { loadData, dataSpecName, isUserData, resolveUserSource, type DataSpec, type UserDataSpec } from './data-spec.ts';

@@ -6,15 +6,20 @@
  */
 import { LowbitError } from '../errors.ts';
 import type { Dataset } from './dataset.ts';
+import { DATASET_NAMES } from './load-dataset.ts';
 
 export const DATASET_KEY = 'lowbit.dataset';
 export const NORMALIZATION_KEY = 'lowbit.normalization';
+/** The class names of a user's folder data set, in label order (numeric labels record none). */
+export const CLASSES_KEY = 'lowbit.classes';
 
 export interface DataProvenance {
   /** Data set name without the split ('mnist', 'cifar10', a user's folder name). */
   dataset: string;
   mean: number[];
   std: number[];
+  /** Class names in label order, for data whose classes have names (a folder per class). */
+  classes?: string[];
 }
 
 /** Data set name without the split suffix or a subset's range ('mnist/train[:100]' -> 'mnist'). */
@@ -23,13 +28,16 @@ export function baseDatasetName(name: string): string {
 }
 
 export function provenanceOf(ds: Dataset): DataProvenance {
-  return { dataset: baseDatasetName(ds.name), mean: [...ds.mean], std: [...ds.std] };
+  const dataset = baseDatasetName(ds.name);
+  // Built-in sets are known by name; numeric labels ('0', '1', ...) have nothing to record.
+  const named = !(DATASET_NAMES as readonly string[]).includes(dataset) && ds.classes.some((c, i) => c !== String(i));
+  return { dataset, mean: [...ds.mean], std: [...ds.std], ...(named ? { classes: [...ds.classes] } : {}) };
 }
 
 /** The metadata entries to store with a model (safetensors metadata or ONNX metadata_props). */
 export function datasetMetadata(p: DataProvenance | Dataset): Record<string, string> {
   const q = 'images' in p ? provenanceOf(p) : p;
-  return { [DATASET_KEY]: q.dataset, [NORMALIZATION_KEY]: JSON.stringify({ mean: q.mean, std: q.std }) };
+  return { [DATASET_KEY]: q.dataset, [NORMALIZATION_KEY]: JSON.stringify({ mean: q.mean, std: q.std }), ...(q.classes ? { [CLASSES_KEY]: JSON.stringify(q.classes) } : {}) };
 }
 
 /** The recorded provenance, null when the file has none (older files, other tools); corrupt entries throw. */
@@ -48,7 +56,22 @@ export function readDatasetMetadata(metadata: Record<string, string>, source: st
   if (dataset === undefined || dataset === '' || !n || !ok(n.mean) || !ok(n.std)) {
     throw new LowbitError(`${source}: corrupt '${DATASET_KEY}' / '${NORMALIZATION_KEY}' metadata (${JSON.stringify({ dataset, normalization: raw })}); re-save the model, or remove the two entries`);
   }
-  return { dataset, mean: n.mean, std: n.std };
+  const classes = readClasses(metadata[CLASSES_KEY], source);
+  return { dataset, mean: n.mean, std: n.std, ...(classes ? { classes } : {}) };
+}
+
+function readClasses(raw: string | undefined, source: string): string[] | undefined {
+  if (raw === undefined) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    v = undefined;
+  }
+  if (!Array.isArray(v) || v.length === 0 || !v.every((c) => typeof c === 'string')) {
+    throw new LowbitError(`${source}: corrupt '${CLASSES_KEY}' metadata (${raw.slice(0, 60)}); re-save the model, or remove the entry`);
+  }
+  return v;
 }
 
 /**

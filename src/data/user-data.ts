@@ -137,7 +137,7 @@ function fromFolder(dir: string, opts: UserDataOptions): Dataset {
   const classes = opts.classes ?? folders;
   const unknown = folders.filter((f) => !classes.includes(f));
   if (unknown.length > 0) {
-    throw new LowbitError(`${dir}: class folder(s) ${unknown.join(', ')} are not among the training classes (${classes.join(', ')}); the labels would not match the model's outputs: rename or remove them`);
+    throw new LowbitError(`${dir}: class folder(s) ${unknown.join(', ')} are not among the classes the labels are numbered by (${classes.join(', ')}: the model's, or the training split's); the labels would not match the model's outputs: rename or remove them`);
   }
   const files: { path: string; label: number }[] = [];
   for (const cls of folders) {

@@ -61,6 +61,25 @@ test('own data end to end: train on IDX files, eval/ptq default to the recorded 
     assert.equal(png.status, 0, png.stderr);
     assert.equal(JSON.parse(png.stdout).count, 6);
 
+    // A model trained on class folders records their names; another folder's labels are numbered by
+    // them, and a folder of a class the model does not know is refused.
+    const pngAt = (path: string, shade: number) => writeFileSync(path, encodePng(8, 8, 0, 8, (x, y) => [(x * 13 + y * 5 + shade) % 256]));
+    for (const [k, cls] of ['a', 'b', 'c'].entries()) {
+      for (const split of ['train', 'test']) {
+        mkdirSync(join(dir, 'pets', split, cls), { recursive: true });
+        for (let i = 0; i < 4; i++) pngAt(join(dir, 'pets', split, cls, `${i}.png`), 80 * k + i);
+      }
+    }
+    const rf = lowbit(dir, ['train', '--model', 'mlp', '--widths', '8', '--epochs', '1', '--batch-size', '4', '--data', 'pets', '--mean', '0.5', '--std', '0.5', '--out', 'runF']);
+    assert.equal(rf.status, 0, rf.stderr);
+    const petsModel = join(dir, 'runF', 'model.safetensors');
+    assert.deepEqual(readDatasetMetadata(readSafetensorsMetadata(petsModel), petsModel)?.classes, ['a', 'b', 'c']);
+    mkdirSync(join(dir, 'odd', 'z'), { recursive: true });
+    pngAt(join(dir, 'odd', 'z', '0.png'), 1);
+    const odd = lowbit(dir, ['eval', '--checkpoint', 'runF/model.safetensors', '--data', 'odd']);
+    assert.equal(odd.status, 1, odd.stderr);
+    assert.match(odd.line, /class folder\(s\) z are not among the classes the labels are numbered by \(a, b, c: the model's/);
+
     // ptq: the recorded data by default, the same overwrite rule as train.
     const ptq = ['ptq', '--checkpoint', 'runA/model.safetensors', '--data', 'digits', '--method', 'rtn', '--calib', '64', '--out', 'runP'];
     const p1 = lowbit(dir, [...ptq, '--json']);

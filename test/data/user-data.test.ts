@@ -134,7 +134,17 @@ test('train/ and test/ folders: the test labels index the training classes, so a
     assert.deepEqual(Array.from(test.labels.toTypedArray() as BigInt64Array, Number), [1, 2]);
     assert.deepEqual(test.classes, ['ant', 'bee', 'cat']);
     put('test', 'dog', 40);
-    throwsLowbit(() => loadData(spec, 'test'), /test: class folder\(s\) dog are not among the training classes \(ant, bee, cat\)/);
+    throwsLowbit(() => loadData(spec, 'test'), /test: class folder\(s\) dog are not among the classes the labels are numbered by \(ant, bee, cat: /);
+    // The class names travel with the model; given back, they number the labels of any folder.
+    const train = loadData(spec, 'train');
+    const recorded = readDatasetMetadata(datasetMetadata(train), 'm.safetensors');
+    assert.deepEqual(recorded?.classes, ['ant', 'bee', 'cat']);
+    rmSync(join(dir, 'test', 'dog'), { recursive: true });
+    const byModel = loadData({ path: join(dir, 'test'), mean: [0.5], std: [0.5], classes: ['cat', 'bee', 'ant'] }, 'test');
+    assert.deepEqual(Array.from(byModel.labels.toTypedArray() as BigInt64Array, Number), [1, 0], 'bee and cat by the model\'s order');
+    // Numeric labels (IDX, .npy) and the built-in sets record no class names.
+    assert.equal(readDatasetMetadata(datasetMetadata({ dataset: 'mnist', mean: [0.1], std: [0.3] }), 'x')?.classes, undefined);
+    assert.throws(() => readDatasetMetadata({ ...datasetMetadata(train), 'lowbit.classes': '[1, 2]' }, 'bad.safetensors'), /bad\.safetensors: corrupt 'lowbit\.classes' metadata/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { LowbitError, UsageError } from '../../errors.ts';
 import { resolveCheckpoint } from '../../report/index.ts';
 import { readFileSync } from 'node:fs';
-import { DATASET_KEY, NORMALIZATION_KEY } from '../../data/index.ts';
+import { CLASSES_KEY, DATASET_KEY, NORMALIZATION_KEY } from '../../data/index.ts';
 import { applyPtqActivations, dequantizeWeight, integerWeightNodes, loadOnnxForPtq, PTQ_METADATA_KEY, type LowBitWeight, readOnnxMetadata, readPtqWeightCodes, saveOnnx, type OnnxExportResult } from '../../export/index.ts';
 import { loadSafetensors, type Module } from '../../nn/index.ts';
 import { fromArray, noGrad, scope, type Tensor } from '../../tensor/index.ts';
@@ -12,6 +12,9 @@ import { withFsErrors } from '../../util/fs-errors.ts';
 import { optionalInt, type Command, type ParsedOptions } from '../command.ts';
 import { modelPathFrom } from '../model-source.ts';
 import { info, output } from '../output.ts';
+
+/** The metadata entries that say which data a model takes; they travel into the ONNX file. */
+const PROVENANCE_KEYS = [DATASET_KEY, NORMALIZATION_KEY, CLASSES_KEY];
 
 export function formatExportTable(r: OnnxExportResult): string {
   const rows = r.layers.map((l) => `  ${l.name.padEnd(26)} ${l.kind.padEnd(6)} ${l.format.padEnd(11)} ${l.storage.padEnd(20)} ${String(l.weightBytes).padStart(9)}  ${l.inputQuant ?? '-'}`);
@@ -68,7 +71,7 @@ export const exportCommand: Command = {
       weightCodes,
       docString: `lowbit export of ${checkpoint} (${modelConfig.name})`,
       // The data set and normalization the checkpoint records travel into the ONNX file.
-      metadata: Object.fromEntries(Object.entries(metadata).filter(([k]) => k === DATASET_KEY || k === NORMALIZATION_KEY)),
+      metadata: Object.fromEntries(Object.entries(metadata).filter(([k]) => PROVENANCE_KEYS.includes(k))),
     });
     model.dispose();
     const quantized = r.layers.filter((l) => l.format !== 'float').length;
@@ -117,7 +120,7 @@ function exportOnnxModel(o: ParsedOptions, path: string, opset: number | undefin
   // A run with --abits is rebuilt as the fake-quant model it wrote (its layers then write their own
   // codes and activation Q/DQ); a weights-only run keeps plain layers and the codes map.
   const fakeQuant = weightCodes !== undefined && applyPtqActivations(model, codesPath, weightCodes);
-  const metadata = Object.fromEntries(Object.entries(sourceMetadata).filter(([k]) => k === DATASET_KEY || k === NORMALIZATION_KEY));
+  const metadata = Object.fromEntries(Object.entries(sourceMetadata).filter(([k]) => PROVENANCE_KEYS.includes(k)));
   const r = saveOnnx(out, model, {
     inputShape,
     opset,
