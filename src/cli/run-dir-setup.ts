@@ -5,8 +5,9 @@
  * writing anything but its config.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { holdsNoResults, noteCreatedRunDir } from './created-dirs.ts';
+import { outermostMissing } from '../util/make-dirs.ts';
 import { UsageError } from '../errors.ts';
 import { RunDir } from '../train/index.ts';
 import { explicitFlags, withExplicitFlags, type OptionSpec, type ParsedOptions } from './command.ts';
@@ -34,7 +35,7 @@ export function openRunDir(o: ParsedOptions, defaultPath: string, opts: { resuma
   if (exists && o.force) refuseForceOverInput(o, path);
   // The outermost folder this command creates (runs/a of runs/a/b/c when runs/ exists): a failed run
   // removes it whole, not only its last level.
-  const firstCreated = exists ? null : outermostMissing(path);
+  const firstCreated = outermostMissing(path);
   const runDir = new RunDir(path);
   if (firstCreated !== null) noteCreatedRunDir(firstCreated);
   return runDir;
@@ -88,10 +89,4 @@ export function resumeOptions(o: ParsedOptions, runDir: RunDir): ParsedOptions {
   for (const [k, v] of Object.entries(rec)) if (typeof v === 'string' || typeof v === 'boolean') merged[k] = v;
   for (const k of RESUME_FREE) merged[k] = o[k];
   return withExplicitFlags(merged, explicit);
-}
-
-function outermostMissing(path: string): string {
-  let p = resolve(path);
-  while (!existsSync(dirname(p)) && dirname(p) !== p) p = dirname(p);
-  return p;
 }

@@ -45,7 +45,7 @@ export function loadData(spec: DataSpec, split: Split): Dataset {
     return loadDataset(spec, split);
   }
   const source = resolveUserSource(spec.path, spec.labels, split);
-  const classes = source.kind !== 'folder' ? undefined : spec.classes ?? (split === 'train' ? undefined : trainingClassNames(spec.path, source));
+  const classes = source.kind !== 'folder' ? undefined : spec.classes ?? (split === 'train' ? undefined : trainingClassNames(spec.path, source.dir));
   return loadUserData(source, {
     normalization: { mean: spec.mean, std: spec.std },
     ...(spec.inputSize ? { inputSize: spec.inputSize } : {}),
@@ -55,13 +55,12 @@ export function loadData(spec: DataSpec, split: Split): Dataset {
 }
 
 /**
- * The class folders of the train split when `source` is the test split of a train/ + test/ folder:
+ * The class folders of the train split when `testDir` is the test split of a train/ + test/ folder:
  * the labels are indexes into the training classes, so a class missing from test/ must not shift them.
  */
-function trainingClassNames(path: string, source: UserDataSource): string[] | undefined {
-  if (source.kind !== 'folder') return undefined;
+function trainingClassNames(path: string, testDir: string): string[] | undefined {
   const train = resolveUserSource(path, undefined, 'train');
-  return train.kind === 'folder' && train.dir !== source.dir ? folderClassNames(train.dir) : undefined;
+  return train.kind === 'folder' && train.dir !== testDir ? folderClassNames(train.dir) : undefined;
 }
 
 /** Where split `split` of a user's path is. */

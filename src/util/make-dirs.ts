@@ -23,8 +23,9 @@ const KERNEL_FILE_SYSTEMS = new Map<number, string>([
  * (`named`: the file the folder is for, when that says more to the user).
  */
 export function makeDirs(path: string, action = 'create the folder', named = path): void {
-  const existing = nearestExisting(resolve(path));
-  if (existing === resolve(path) && statSync(existing).isDirectory()) return;
+  const missing = outermostMissing(path);
+  const existing = missing === null ? resolve(path) : dirname(missing);
+  if (missing === null && statSync(existing).isDirectory()) return;
   let fsType: number | undefined;
   try {
     fsType = Number(statfsSync(existing).type);
@@ -37,8 +38,10 @@ export function makeDirs(path: string, action = 'create the folder', named = pat
   withFsErrors(action, named, () => mkdirSync(path, { recursive: true }));
 }
 
-function nearestExisting(path: string): string {
-  let p = path;
-  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+/** The outermost folder of `path` that does not exist yet (runs/a of runs/a/b/c when runs/ exists), or null when `path` exists. */
+export function outermostMissing(path: string): string | null {
+  let p = resolve(path);
+  if (existsSync(p)) return null;
+  while (!existsSync(dirname(p)) && dirname(p) !== p) p = dirname(p);
   return p;
 }
