@@ -12,7 +12,7 @@ import { Quantizer } from '../quant/index.ts';
 export interface NegativeInput {
   /** The quantized layer (its input quantizer's owner). */
   layer: string;
-  /** Share of the input's values below 0 on the batch measured. */
+  /** Share of the input's values below minus half a grid step (clipped to code 0 where a signed grid would not round them to 0). */
   negativeShare: number;
   /** The smallest input value seen. */
   min: number;
@@ -23,7 +23,8 @@ export const NEGATIVE_SHARE_REPORTED = 0.01;
 
 /**
  * Runs `images` through `model` (eval mode, no gradients) and returns the layers whose unsigned input
- * quantizer sees more than NEGATIVE_SHARE_REPORTED of its values below 0.
+ * quantizer sees more than NEGATIVE_SHARE_REPORTED of its values below minus half a grid step (the
+ * grid's step taken from the batch's maximum, as the calibrated range is).
  */
 export function negativeInputs(model: Module, images: Tensor): NegativeInput[] {
   const found: NegativeInput[] = [];
@@ -33,7 +34,9 @@ export function negativeInputs(model: Module, images: Tensor): NegativeInput[] {
     const layer = name.slice(0, -'.inputQuantizer'.length);
     handles.push(
       m.registerForwardPreHook((_, x) => {
-        const negativeShare = x.lt(0).float().mean().item();
+        // Values within half a grid step of 0 round to code 0 either way; only those below lose anything.
+        const halfStep = (0.5 * Math.max(x.max().item(), 0)) / (2 ** m.bits - 1);
+        const negativeShare = x.lt(-halfStep).float().mean().item();
         if (negativeShare > NEGATIVE_SHARE_REPORTED) found.push({ layer, negativeShare, min: x.min().item() });
       }),
     );

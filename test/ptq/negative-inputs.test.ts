@@ -25,4 +25,7 @@ test('negativeInputs: a layer fed signed values is reported with its share and m
   assert.equal(negativeInputs(model, x).length, 1);
   const positive = fromArray(Float32Array.from({ length: 32 * 4 }, () => 0.5), [32, 4]);
   assert.deepEqual(negativeInputs(model, positive), []);
+  // Negatives within half a grid step of 0 (max 1 at 4 bits: step 1/15) round to code 0 anyway.
+  const tiny = fromArray(Float32Array.from({ length: 32 * 4 }, (_, i) => (i % 4 === 0 ? -0.02 : 1)), [32, 4]);
+  assert.deepEqual(negativeInputs(model, tiny), []);
 });
