@@ -13,10 +13,15 @@ export interface IntModel {
   classes: number;
   /** Bytes of one input image (h * w * c). */
   imageBytes: number;
+  /** The data set whose normalization the plan folds in: the model's recorded one, else the one asked for. */
+  data: NonNullable<PlanMeta['data']>;
 }
 
 export interface LoadIntModelOptions {
-  /** The data set the model was trained on: its normalization is folded into the first layer. */
+  /**
+   * The data set the model was trained on: its normalization is folded into the first layer. Default:
+   * what the model records, else Fashion-MNIST; one that contradicts the record is refused.
+   */
   dataset?: DatasetName;
   isa?: RuntimeIsa;
 }
@@ -32,9 +37,23 @@ function startsLikePlan(path: string): boolean {
   }
 }
 
-function intModel(plan: IntPlan, modelConfig: PlanMeta['modelConfig']): IntModel {
+function intModel(plan: IntPlan, modelConfig: PlanMeta['modelConfig'], data: IntModel['data']): IntModel {
   const [h, w] = modelConfig.inputSize;
-  return { plan, modelConfig, classes: modelConfig.numClasses, imageBytes: h * w * modelConfig.inChannels };
+  return { plan, modelConfig, classes: modelConfig.numClasses, imageBytes: h * w * modelConfig.inChannels, data };
+}
+
+/**
+ * The normalization to fold in: the model's recorded data set, or the one asked for (Fashion-MNIST by
+ * default). Asking for another data set than the recorded one is an error: its accuracy would mean nothing.
+ */
+async function dataFor(recorded: IntModel['data'] | null, asked: DatasetName | undefined, path: string): Promise<IntModel['data']> {
+  if (recorded !== null) {
+    if (asked !== undefined && asked !== recorded.dataset) throw new LowbitError(`--dataset ${asked} contradicts ${path}, which was trained on ${recorded.dataset}: drop --dataset (the recorded data set is the default)`);
+    return recorded;
+  }
+  const { DATASET_CATALOG } = await import('../data/index.ts');
+  const name = asked ?? 'fashion-mnist';
+  return { dataset: name, mean: [...DATASET_CATALOG[name].mean], std: [...DATASET_CATALOG[name].std] };
 }
 
 /**
@@ -46,14 +65,14 @@ export async function loadIntModel(path: string, opts: LoadIntModelOptions = {})
   if (!existsSync(path)) throw new LowbitError(`${path} does not exist: pass a QAT checkpoint (RUN_DIR/model.safetensors), its 'lowbit export' ONNX file or a plan saved with 'lowbit run --save'`);
   if (startsLikePlan(path)) {
     const { plan, meta } = loadPlan(path, { isa: opts.isa });
-    return intModel(plan, meta.modelConfig);
+    return intModel(plan, meta.modelConfig, await dataFor(meta.data ?? null, opts.dataset, path));
   }
   if (/\.onnx$/i.test(path)) return loadOnnxIntModel(path, opts);
   // Only a checkpoint needs libtorch (to rebuild the fake-quant model), so it is imported here.
   const { loadCheckpoint } = await import('../train/index.ts');
   const { compileResNet } = await import('./compile-resnet.ts');
-  const { DATASET_CATALOG } = await import('../data/index.ts');
-  const { model, modelConfig, extraTensors } = loadCheckpoint(path);
+  const { readDatasetMetadata } = await import('../data/index.ts');
+  const { model, modelConfig, metadata, extraTensors } = loadCheckpoint(path);
   for (const t of extraTensors.values()) t.dispose();
   if (!modelConfig.quant) {
     throw new LowbitError(`${path}: a float checkpoint; the integer runtime runs quantized ones (train one with 'lowbit qat --checkpoint ${path} --wbits 2 --abits 2')`);
@@ -61,13 +80,13 @@ export async function loadIntModel(path: string, opts: LoadIntModelOptions = {})
   if (!INT_RUNTIME_MODELS.includes(modelConfig.name)) {
     throw new LowbitError(`${path}: a ${modelConfig.name}; the integer runtime runs the basic-block ResNets (${INT_RUNTIME_MODELS.join(', ')}). Evaluate it with 'lowbit eval --checkpoint ${path}', or export it with 'lowbit export' and run it in onnxruntime`);
   }
-  const entry = DATASET_CATALOG[opts.dataset ?? 'fashion-mnist'];
-  if (entry.mean.length !== modelConfig.inChannels) {
-    throw new LowbitError(`${path}: the model takes ${modelConfig.inChannels}-channel images but ${entry.title} has ${entry.mean.length}; pass the data set it was trained on`);
+  const data = await dataFor(readDatasetMetadata(metadata, path), opts.dataset, path);
+  if (data.mean.length !== modelConfig.inChannels) {
+    throw new LowbitError(`${path}: the model takes ${modelConfig.inChannels}-channel images but ${data.dataset} has ${data.mean.length}; pass the data set it was trained on`);
   }
   model.eval();
-  const plan = compileResNet(model, { mean: entry.mean, std: entry.std, inputSize: modelConfig.inputSize, isa: opts.isa });
-  return intModel(plan, modelConfig as unknown as PlanMeta['modelConfig']);
+  const plan = compileResNet(model, { mean: data.mean, std: data.std, inputSize: modelConfig.inputSize, isa: opts.isa });
+  return intModel(plan, modelConfig as unknown as PlanMeta['modelConfig'], data);
 }
 
 /** The zoo models compileResNet takes (ResNet-50's bottleneck blocks it does not). */
@@ -75,18 +94,17 @@ const INT_RUNTIME_MODELS = ['resnet20', 'resnet32', 'resnet56', 'resnet18'];
 
 async function loadOnnxIntModel(path: string, opts: LoadIntModelOptions): Promise<IntModel> {
   const { readQdqGraph } = await import('../export/index.ts');
-  const { DATASET_CATALOG, readDatasetMetadata } = await import('../data/index.ts');
+  const { readDatasetMetadata } = await import('../data/index.ts');
   const { resnetSpecFromOnnx } = await import('./onnx-resnet.ts');
   const { compileResNetSpec } = await import('./resnet-spec.ts');
   const g = readQdqGraph(new Uint8Array(readFileSync(path)), path);
   const r = resnetSpecFromOnnx(g, path);
-  // The file's recorded normalization wins over --dataset (lowbit export writes none yet: then the data set's).
-  const norm = readDatasetMetadata(g.metadata, path) ?? DATASET_CATALOG[opts.dataset ?? 'fashion-mnist'];
+  const norm = await dataFor(readDatasetMetadata(g.metadata, path), opts.dataset, path);
   if (norm.mean.length !== r.inChannels) {
     throw new LowbitError(`${path}: the model takes ${r.inChannels}-channel images but the normalization has ${norm.mean.length} channels; pass the data set it was trained on`);
   }
   const plan = compileResNetSpec(r.spec, { mean: norm.mean, std: norm.std, inputSize: r.inputSize, isa: opts.isa });
-  return intModel(plan, { name: 'resnet', inChannels: r.inChannels, numClasses: r.numClasses, inputSize: r.inputSize });
+  return intModel(plan, { name: 'resnet', inChannels: r.inChannels, numClasses: r.numClasses, inputSize: r.inputSize }, norm);
 }
 
 /** Index of the largest logit of each image. */

@@ -19,6 +19,8 @@ const VERSION = 1;
 export interface PlanMeta {
   /** The model config of the checkpoint it was compiled from (name, inChannels, numClasses, inputSize, quant). */
   modelConfig: { name: string; inChannels: number; numClasses: number; inputSize: [number, number]; widths?: number[]; quant?: unknown };
+  /** The data set and normalization the model records (folded into the plan's first layer); absent in older plans. */
+  data?: { dataset: string; mean: number[]; std: number[] };
 }
 
 interface ArrayRef {

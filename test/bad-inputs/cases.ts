@@ -12,6 +12,7 @@ import { importOnnx } from '../../src/export/index.ts';
 import { attribute, DataType, encodeModel, floatTensor, graph, int64Tensor, model, node, valueInfo, type NodeProto, type TensorProto } from '../../src/export/onnx/proto.ts';
 import { createModel, type ModelConfig } from '../../src/models/index.ts';
 import { saveSafetensors } from '../../src/nn/index.ts';
+import { quantizeModel, type QuantConfig } from '../../src/quant/index.ts';
 import { fromArray, manualSeed, noGrad } from '../../src/tensor/index.ts';
 import { loadCheckpoint, RunDir, saveCheckpoint } from '../../src/train/index.ts';
 import { writeFileAtomic } from '../../src/util/atomic-write.ts';
@@ -312,6 +313,22 @@ export const BAD_INPUTS: BadInput[] = [
     args: (dir) => ['ptq', '--checkpoint', join(dir, 'a.safetensors'), '--onnx', join(dir, 'm.onnx')],
     exitCode: 2,
     message: /^lowbit ptq: --checkpoint .* and --onnx .* name two models; give one of them$/,
+  },
+  {
+    kind: 'cli',
+    id: "lowbit run --dataset contradicting the model's recorded data set",
+    issue: "lowbit run folded Fashion-MNIST's normalization into any model and classified its test set",
+    args: (dir) => {
+      const config: ModelConfig = { name: 'resnet20', inChannels: 1, numClasses: 10, inputSize: [8, 8] };
+      const quant: QuantConfig = { weight: { kind: 'sawb', bits: 2 }, act: { kind: 'pact', bits: 2 }, firstLast: { bits: 8 } };
+      manualSeed(2);
+      const m = createModel(config);
+      quantizeModel(m, quant);
+      saveCheckpoint(join(dir, 'q.safetensors'), m, { ...config, quant }, { metadata: datasetMetadata({ dataset: 'mnist', mean: [0.1307], std: [0.3081] }) });
+      return ['run', '--model', join(dir, 'q.safetensors'), '--dataset', 'fashion-mnist'];
+    },
+    exitCode: 1,
+    message: /^lowbit run: --dataset fashion-mnist contradicts .*q\.safetensors, which was trained on mnist: drop --dataset/,
   },
   {
     kind: 'cli',

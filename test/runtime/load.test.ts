@@ -7,7 +7,8 @@ import { LowbitError } from '../../src/errors.ts';
 import { createModel } from '../../src/models/index.ts';
 import { argmaxRows, loadIntModel, savePlan } from '../../src/runtime/index.ts';
 import { quantizeModel } from '../../src/quant/index.ts';
-import { noGrad, scope } from '../../src/tensor/index.ts';
+import { fromArray, noGrad, scope } from '../../src/tensor/index.ts';
+import { datasetMetadata } from '../../src/data/index.ts';
 import { saveCheckpoint } from '../../src/train/index.ts';
 import { fakeQuantResNet, fixtureConfig, normalize, quantConfig, randomPixels } from './resnet-fixture.ts';
 
@@ -51,6 +52,26 @@ describe('loadIntModel', () => {
     await assert.rejects(loadIntModel(cut), (e: Error) => e instanceof LowbitError && /lies outside the data/.test(e.message) && /lowbit run --model CHECKPOINT --save/.test(e.message));
     writeFileSync(cut, full.subarray(0, 20));
     await assert.rejects(loadIntModel(cut), /says \d+ bytes of description/);
+  });
+
+  it("folds the model's recorded normalization (not Fashion-MNIST's) and keeps it in a saved plan; a contradicting data set is refused", async () => {
+    const size = 8;
+    const model = fakeQuantResNet(4, size, 5);
+    const path = join(dir, 'mnist-w4.safetensors');
+    const mnist = { dataset: 'mnist', mean: [0.1307], std: [0.3081] };
+    saveCheckpoint(path, model, { ...fixtureConfig(size), quant: quantConfig(4) }, { metadata: datasetMetadata(mnist) });
+    const m = await loadIntModel(path);
+    assert.deepEqual(m.data, mnist);
+    const n = 16;
+    const pixels = randomPixels(n, size, 4);
+    const x = scope(() => fromArray(pixels, [n, 1, size, size]).to('float32').div_(255).sub_(0.1307).div_(0.3081));
+    const want = scope(() => noGrad(() => model.call(x).argmax(1).toArray()));
+    x.dispose();
+    assert.deepEqual(Array.from(argmaxRows(m.plan.run(pixels, n), 10)), want);
+    const planPath = join(dir, 'mnist-w4.lbit');
+    savePlan(m.plan, { modelConfig: m.modelConfig, data: m.data }, planPath);
+    assert.deepEqual((await loadIntModel(planPath)).data, mnist);
+    await assert.rejects(loadIntModel(path, { dataset: 'fashion-mnist' }), /--dataset fashion-mnist contradicts .*mnist-w4\.safetensors, which was trained on mnist/);
   });
 
   it('refuses a quantized model that is not a basic-block ResNet, naming the ones it runs and what to use instead', async () => {

@@ -1,7 +1,8 @@
-import { loadDataset } from '../../data/index.ts';
+import { DATASET_NAMES, loadDataset, type DatasetName } from '../../data/index.ts';
+import { UsageError } from '../../errors.ts';
 import { classifyDataset, loadIntModel, runtimeInfo, savePlan, setRuntimeThreads, timeIntModel } from '../../runtime/index.ts';
 import { intOption, stringOption, type Command } from '../command.ts';
-import { DATA_OPTIONS, datasetName } from '../data-setup.ts';
+import { USER_DATA_OPTIONS } from '../data-setup.ts';
 import { info, output } from '../output.ts';
 
 export const runCommand: Command = {
@@ -20,16 +21,16 @@ export const runCommand: Command = {
     save: { type: 'string', metavar: 'PLAN', description: 'also write the compiled plan (packed weights, loads without libtorch) to this file' },
     batch: { type: 'string', default: '64', metavar: 'N', description: 'images per run' },
     bench: { type: 'boolean', description: 'time the model (median images/s) instead of classifying the test set' },
-    dataset: DATA_OPTIONS.dataset,
+    dataset: USER_DATA_OPTIONS.dataset,
   },
   async run(o) {
     const path = stringOption(o, 'model');
     const batch = intOption(o, 'batch', 1);
     // The runtime's kernels have their own thread pool; --threads sizes it too.
     if (o.threads !== undefined) setRuntimeThreads(intOption(o, 'threads', 1));
-    const model = await loadIntModel(path, { dataset: datasetName(o) });
+    const model = await loadIntModel(path, typeof o.dataset === 'string' ? { dataset: o.dataset as DatasetName } : {});
     if (typeof o.save === 'string') {
-      const bytes = savePlan(model.plan, { modelConfig: model.modelConfig }, o.save);
+      const bytes = savePlan(model.plan, { modelConfig: model.modelConfig, data: model.data }, o.save);
       info(`run: plan written to ${o.save} (${bytes} bytes, ${model.plan.packedWeightBytes()} of them packed weights)`);
     }
     const { threads } = runtimeInfo();
@@ -39,7 +40,11 @@ export const runCommand: Command = {
       output(o, { model: path, isa: model.plan.isa, threads, ...t }, `${name} (${model.plan.isa}, ${threads} threads): ${t.imagesPerSecond.toFixed(0)} images/s at batch ${batch} (median of ${t.repetitions})`);
       return;
     }
-    const r = classifyDataset(model, loadDataset(datasetName(o), 'test'), batch);
+    // The test set is the model's own (its normalization is folded into the plan).
+    if (!(DATASET_NAMES as readonly string[]).includes(model.data.dataset)) {
+      throw new UsageError(`${path} was trained on your own data '${model.data.dataset}'; lowbit run classifies the built-in data sets: use 'lowbit eval --checkpoint ... --data PATH', or --bench to time it`);
+    }
+    const r = classifyDataset(model, loadDataset(model.data.dataset as DatasetName, 'test'), batch);
     output(
       o,
       { model: path, isa: model.plan.isa, accuracy: r.accuracy, count: r.count, seconds: r.seconds },
