@@ -4,7 +4,7 @@ import { checkFinite } from '../../util/check-finite.ts';
 import { withFsErrors } from '../../util/fs-errors.ts';
 import { OnnxGraphModule } from './onnx-graph-module.ts';
 import { readOnnxModel } from './read-model.ts';
-import { decodeModel } from '../onnx/proto.ts';
+import { decodeOnnxFile } from './decode-onnx.ts';
 
 /**
  * An ONNX model as a lowbit Module (see OnnxGraphModule), from bytes. `source` names the file in
@@ -29,7 +29,7 @@ export function loadOnnx(path: string): OnnxGraphModule {
 
 /** An ONNX file's metadata_props as a record (where lowbit stores the data set, see data/provenance). */
 export function readOnnxMetadata(bytes: Uint8Array, source = 'ONNX model'): Record<string, string> {
-  return Object.fromEntries(decode(bytes, source).metadataProps.map((e) => [e.key, e.value]));
+  return Object.fromEntries(decodeOnnxFile(bytes, source).metadataProps.map((e) => [e.key, e.value]));
 }
 
 /**
@@ -38,16 +38,8 @@ export function readOnnxMetadata(bytes: Uint8Array, source = 'ONNX model'): Reco
  * from its codes (see `lowbit export --onnx`).
  */
 export function integerWeightNodes(bytes: Uint8Array, source = 'ONNX model'): string[] {
-  const graph = decode(bytes, source).graph;
+  const graph = decodeOnnxFile(bytes, source).graph;
   if (graph === undefined) return [];
   const initializers = new Set(graph.initializer.map((t) => t.name));
   return graph.node.filter((n) => n.opType === 'MatMulNBits' || (n.opType === 'DequantizeLinear' && initializers.has(n.input[0]))).map((n) => n.name || `${n.opType} of ${n.input[0]}`);
-}
-
-function decode(bytes: Uint8Array, source: string): ReturnType<typeof decodeModel> {
-  try {
-    return decodeModel(bytes);
-  } catch (err) {
-    throw new LowbitError(`${source}: not a valid ONNX file (protobuf decoding failed: ${(err as Error).message})`, { cause: err });
-  }
 }

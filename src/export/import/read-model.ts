@@ -5,7 +5,8 @@
  * problem, before any compute runs.
  */
 import { LowbitError } from '../../errors.ts';
-import { DataType, decodeModel, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.ts';
+import { decodeOnnxFile } from './decode-onnx.ts';
+import { DataType, type NodeProto, type TensorProto, type ValueInfoProto } from '../onnx/proto.ts';
 import { foldNode } from './fold-constants.ts';
 import { readTensorProto, type HostTensor } from './tensor-proto.ts';
 
@@ -29,13 +30,7 @@ export interface ReadGraph {
 const MIN_IMPORT_OPSET = 7;
 
 export function readOnnxModel(bytes: Uint8Array, source: string): ReadGraph {
-  if (bytes.length === 0) throw new LowbitError(`${source}: the file is empty; expected an ONNX model`);
-  let model;
-  try {
-    model = decodeModel(bytes);
-  } catch (err) {
-    throw new LowbitError(`${source}: not a valid ONNX file (protobuf decoding failed: ${(err as Error).message}); the file is truncated, corrupt or not ONNX`, { cause: err });
-  }
+  const model = decodeOnnxFile(bytes, source);
   const g = model.graph;
   if (g === undefined || (g.node.length === 0 && g.output.length === 0)) {
     throw new LowbitError(`${source}: the ONNX model has no graph (an empty or truncated file, or not an ONNX model)`);

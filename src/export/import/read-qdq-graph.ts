@@ -4,8 +4,9 @@
  * codes and scales, and each integer constant keeps its ONNX type (uint8 vs uint2 says the grid).
  */
 import { LowbitError } from '../../errors.ts';
+import { decodeOnnxFile } from './decode-onnx.ts';
 import { intTypeByDataType, type IntType } from '../onnx/int-types.ts';
-import { AttributeType, decodeModel } from '../onnx/proto.ts';
+import { AttributeType } from '../onnx/proto.ts';
 import { readTensorProto, type HostTensor } from './tensor-proto.ts';
 
 export interface QdqNode {
@@ -33,12 +34,7 @@ export interface QdqGraph {
 }
 
 export function readQdqGraph(bytes: Uint8Array, source: string): QdqGraph {
-  let model;
-  try {
-    model = decodeModel(bytes);
-  } catch (err) {
-    throw new LowbitError(`${source}: not a valid ONNX file (protobuf decoding failed: ${(err as Error).message}); the file is truncated, corrupt or not ONNX`, { cause: err });
-  }
+  const model = decodeOnnxFile(bytes, source);
   const g = model.graph;
   if (g === undefined || g.node.length === 0) throw new LowbitError(`${source}: the ONNX model has no graph (an empty or truncated file, or not an ONNX model)`);
   const constants = new Map<string, QdqConstant>();
