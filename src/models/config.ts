@@ -36,7 +36,7 @@ export function modelConfigProblem(cfg: ModelConfig): string | null {
   const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
   const show = (v: unknown) => JSON.stringify(v) ?? String(v);
   if (!positive(cfg.inChannels)) return `inChannels is ${show(cfg.inChannels)}, not a positive integer`;
-  if (!positive(cfg.numClasses)) return `numClasses is ${show(cfg.numClasses)}, not a positive integer (a data set with no labels gives 0)`;
+  if (!positive(cfg.numClasses)) return `numClasses is ${show(cfg.numClasses)}, not a positive integer`;
   if (!Array.isArray(cfg.inputSize) || cfg.inputSize.length !== 2 || !cfg.inputSize.every(positive)) return `inputSize is ${show(cfg.inputSize)}, not [height, width] in positive integers`;
   if (cfg.widths !== undefined && (!Array.isArray(cfg.widths) || !cfg.widths.every(positive))) return `widths is ${show(cfg.widths)}, not a list of positive integers`;
   return null;
