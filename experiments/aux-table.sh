@@ -7,7 +7,7 @@
 #   hard  every layer at 2 bits (--first-last-bits 2) and a 1-epoch fine-tune (plain loses >= 3 pp: 91.24% against 94.80% float in a probe, seed 0)
 # Entries: <regime>-<arm>-s<seed>, arm = plain | aux (one stage: a fresh module at the fine-tune) |
 # aux2 (two stages: float network + module for 1 epoch first) ; w3 entries are W3A3; auxb03: beta = 0.3;
-# hard2: the hard regime with a 2-epoch fine-tune.
+# hard2 / hard4: the hard regime with a 2- / 4-epoch fine-tune.
 # Each entry trains into runs/aux-<name> and is recorded in results/aux/<name>.json (result + exact
 # command + machine + commit). Resumable: rerun after an interruption and it continues the unfinished
 # run; recorded entries are skipped.
@@ -17,6 +17,7 @@ cd "$(dirname "$0")/.."
 STD="--wbits 2 --abits 2 --wq sawb --aq pact --epochs 8 --lr 0.01"
 HARD="--wbits 2 --abits 2 --wq sawb --aq pact --first-last-bits 2 --epochs 1 --lr 0.01"
 HARD2="--wbits 2 --abits 2 --wq sawb --aq pact --first-last-bits 2 --epochs 2 --lr 0.01"
+HARD4="--wbits 2 --abits 2 --wq sawb --aq pact --first-last-bits 2 --epochs 4 --lr 0.01"
 HARD3="--wbits 3 --abits 3 --wq sawb --aq pact --first-last-bits 3 --epochs 1 --lr 0.01"
 declare -A recipes=()
 for s in 0 1 2; do
@@ -31,6 +32,8 @@ for s in 0 1 2; do
   recipes[hard-auxb03-s$s]="$HARD --seed $s --aux --aux-weight 0.3"
   recipes[hard2-plain-s$s]="$HARD2 --seed $s"
   recipes[hard2-aux-s$s]="$HARD2 --seed $s --aux"
+  recipes[hard4-plain-s$s]="$HARD4 --seed $s"
+  recipes[hard4-aux-s$s]="$HARD4 --seed $s --aux"
 done
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
