@@ -105,6 +105,12 @@ export async function runInChromium<T>(run: BrowserRun): Promise<T> {
     proc.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);
     server.close();
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes can still be writing into the profile after the main one exits
+    // (ENOTEMPTY): retry, and leave a temp folder behind rather than fail a run whose result is in.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    } catch {
+      // best effort
+    }
   }
 }

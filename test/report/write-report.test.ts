@@ -94,6 +94,6 @@ test('headless Chromium renders the page: every SVG plot is drawn, non-empty, an
     // Plots in several colours on a light page: far more than one colour.
     assert.ok(distinctColors(png) > 20, `the screenshot has only ${distinctColors(png)} colours`);
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }); // Chromium helpers may still be writing its profile
   }
 });
