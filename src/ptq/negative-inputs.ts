@@ -7,7 +7,7 @@
  */
 import type { Module } from '../nn/index.ts';
 import { noGrad, scope, type Tensor } from '../tensor/index.ts';
-import { Quantizer } from '../quant/index.ts';
+import { QuantConv2d, QuantLinear } from '../quant/index.ts';
 
 export interface NegativeInput {
   /** The quantized layer (its input quantizer's owner). */
@@ -29,13 +29,13 @@ export const NEGATIVE_SHARE_REPORTED = 0.01;
 export function negativeInputs(model: Module, images: Tensor): NegativeInput[] {
   const found: NegativeInput[] = [];
   const handles = [];
-  for (const [name, m] of model.namedModules()) {
-    if (!(m instanceof Quantizer) || m.signed || !name.endsWith('.inputQuantizer')) continue;
-    const layer = name.slice(0, -'.inputQuantizer'.length);
+  for (const [layer, m] of model.namedModules()) {
+    const q = m instanceof QuantConv2d || m instanceof QuantLinear ? m.inputQuantizer : null;
+    if (q === null || q.signed) continue;
     handles.push(
-      m.registerForwardPreHook((_, x) => {
+      q.registerForwardPreHook((_, x) => {
         // Values within half a grid step of 0 round to code 0 either way; only those below lose anything.
-        const halfStep = (0.5 * Math.max(x.max().item(), 0)) / (2 ** m.bits - 1);
+        const halfStep = (0.5 * Math.max(x.max().item(), 0)) / (2 ** q.bits - 1);
         const negativeShare = x.lt(-halfStep).float().mean().item();
         if (negativeShare > NEGATIVE_SHARE_REPORTED) found.push({ layer, negativeShare, min: x.min().item() });
       }),

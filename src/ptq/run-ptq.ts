@@ -107,6 +107,7 @@ export function runPtq(args: RunPtqArgs): PtqRun {
   const actBits = args.actBits ?? null;
   if (actBits !== null && fakeQuant) args.onCalibrateActivations?.({ bits: actBits, images: calibration.shape[0] });
   const quant = fakeQuant ? toQuantModel(copy, reports, config, { actBits, calibration }) : null;
+  // One batch of calibration images is enough to see which inputs take both signs.
   const clipped = quant !== null && actBits !== null ? negativeInputs(copy, calibration.narrow(0, 0, Math.min(256, calibration.shape[0]))) : undefined;
   const seconds = (performance.now() - t0) / 1000;
   const label = `evaluate ${config.method} W${config.bits}${actBits === null ? '' : `A${actBits}`}`;
